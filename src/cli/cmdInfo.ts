@@ -1,0 +1,46 @@
+/** `fluxion info`: versions and the TensorFlow.js backend in use. */
+import { createRequire } from 'node:module';
+import * as E from 'fp-ts/lib/Either.js';
+import { availableBackends, formatBackendError, selectBackend } from '../interp/backend.ts';
+import type { Command } from './command.ts';
+import { fail, parse } from './io.ts';
+
+const require = createRequire(import.meta.url);
+const versionOf = (pkg: string): string => {
+  try {
+    return (require(`${pkg}/package.json`) as { version: string }).version;
+  } catch {
+    return 'not installed';
+  }
+};
+
+/** `fluxion info [--json]`. @example await info.run(['--json']) */
+export const info: Command = {
+  summary: 'show versions and which TensorFlow.js backend is used',
+  usage: 'fluxion info [--json]',
+  run: async (args) => {
+    const p = parse(args, { options: { json: { type: 'boolean' } }, allowPositionals: false });
+    if (E.isLeft(p)) return p;
+    const b = await selectBackend();
+    if (E.isLeft(b)) return E.left(fail(formatBackendError(b.left)));
+    const available = await availableBackends();
+    const report = {
+      fluxion: (require('../../package.json') as { version: string }).version,
+      node: process.versions.node,
+      tfjs: versionOf('@tensorflow/tfjs'),
+      backend: { name: b.right.name, kind: b.right.kind, source: b.right.source, version: b.right.version, details: b.right.details },
+      skipped: b.right.tried,
+      available,
+      FLUXION_BACKEND: process.env['FLUXION_BACKEND'] ?? null,
+    };
+    if (p.right.values.json === true) return E.right(JSON.stringify(report));
+    const lines = [
+      `fluxion ${report.fluxion}, node ${report.node}, @tensorflow/tfjs ${report.tfjs}`,
+      `backend: ${b.right.name} (${b.right.kind}, ${b.right.version}; chosen by ${b.right.source === 'auto' ? 'automatic selection' : b.right.source === 'env' ? 'FLUXION_BACKEND' : 'option'})`,
+      ...Object.entries(b.right.details).map(([k, v]) => `  ${k}: ${v}`),
+      ...b.right.tried.map((t) => `skipped ${t.name}: ${t.reason}`),
+      `available: ${available.join(', ')}`,
+    ];
+    return E.right(lines.join('\n'));
+  },
+};
