@@ -1,0 +1,251 @@
+/**
+ * The TensorFlow.js interpreter: expression roots compiled once into a flat list of steps (one
+ * tfjs op per node, in topological order), run inside `tf.tidy` on float32 tensors. Every op maps
+ * to a differentiable tfjs op, so a compiled program can run under `tf.grad` / `tf.variableGrads`.
+ * The float64 evaluator (`evalF64.ts`) defines the meaning; this is the fast path tested against it.
+ */
+import * as tf from '@tensorflow/tfjs';
+import * as E from 'fp-ts/lib/Either.js';
+import { children, type Node, type NodeOf } from '../dsl/node.ts';
+import type { BinaryOp, ReduceOp, UnaryOp } from '../dsl/ops.ts';
+import { isSym, resolveShape, type Shape } from '../dsl/shape.ts';
+import { bindVars, formatBindError, type BindError } from './bind.ts';
+import { applyAlgebra, freeVars, topoOrder, type Algebra } from './traverse.ts';
+
+/** The tfjs op of each unary op. Adding an op to `ops.ts` fails to compile until it is mapped. */
+export const unaryTfjs: { readonly [K in UnaryOp]: (x: tf.Tensor) => tf.Tensor } = {
+  neg: tf.neg,
+  exp: tf.exp,
+  log: tf.log,
+  log1p: tf.log1p,
+  sqrt: tf.sqrt,
+  square: tf.square,
+  sin: tf.sin,
+  cos: tf.cos,
+  tanh: tf.tanh,
+  sigmoid: tf.sigmoid,
+  softplus: tf.softplus,
+  relu: tf.relu,
+  abs: tf.abs,
+  // Not `tf.sign`: it maps NaN to 0 by design, and on wasm it returns 0 for |x| < ~1e-7.
+  sign: (x) => tf.sub(tf.step(x, 0), tf.step(tf.neg(x), 0)),
+  step: (x) => tf.step(x, 0),
+};
+
+/** The tfjs op of each binary op (tfjs broadcasts like numpy). */
+export const binaryTfjs: { readonly [K in BinaryOp]: (x: tf.Tensor, y: tf.Tensor) => tf.Tensor } = {
+  add: tf.add,
+  sub: tf.sub,
+  mul: tf.mul,
+  div: tf.div,
+  pow: tf.pow,
+  maximum: tf.maximum,
+  minimum: tf.minimum,
+};
+
+/** The tfjs op of each reduction over sorted, non-empty `axes`. */
+export const reduceTfjs: {
+  readonly [K in ReduceOp]: (x: tf.Tensor, axes: number[], keepDims: boolean) => tf.Tensor;
+} = {
+  sum: tf.sum,
+  mean: tf.mean,
+  logsumexp: tf.logSumExp,
+};
+
+/** Inputs by variable name: float32 tensors. */
+export type TfjsEnv = Readonly<Record<string, tf.Tensor>>;
+
+/** Why inputs were rejected: a binding error, or a tensor that is not float32. */
+export type TfjsBindError = BindError | { readonly _tag: 'WrongDtype'; readonly name: string; readonly dtype: string };
+
+/**
+ * A one-line message for a rejected input.
+ * @example formatTfjsBindError({ _tag: 'WrongDtype', name: 'y', dtype: 'int32' }) // 'input y is int32, expected float32'
+ */
+export const formatTfjsBindError = (e: TfjsBindError): string =>
+  e._tag === 'WrongDtype' ? `input ${e.name} is ${e.dtype}, expected float32` : formatBindError(e);
+
+/** A compiled program. The caller owns (and disposes) the returned tensors. */
+export interface TfjsProgram {
+  /**
+   * Checks the inputs (names, shapes, dtypes, named dims) and evaluates every root.
+   * @example const r = prog.run({ y }); if (E.isRight(r)) { r.right[0]?.print(); tf.dispose(r.right); }
+   */
+  readonly run: (env: TfjsEnv) => E.Either<TfjsBindError, tf.Tensor[]>;
+  /**
+   * `run` for code that cannot take an `Either`, e.g. inside `tf.grad`.
+   * @throws Error with the formatted bind error when the inputs do not fit
+   * @example const g = tf.grad((y) => prog.runOrThrow({ ...params, y })[0] as tf.Tensor)(y0);
+   */
+  readonly runOrThrow: (env: TfjsEnv) => tf.Tensor[];
+  /** The variables the program reads, each once. */
+  readonly inputs: readonly NodeOf<'var'>[];
+  /** Number of operation nodes evaluated per run (about one tfjs op each; `sign` takes four). */
+  readonly opCount: number;
+  /**
+   * Frees the uploaded constants; running the program afterwards throws. Idempotent.
+   * @example const prog = compileTfjs([f.node]); try { train(prog); } finally { prog.dispose(); }
+   */
+  readonly dispose: () => void;
+}
+
+/** Resolved named-dim sizes of one evaluation. */
+type Dims = ReadonlyMap<string, number>;
+/** What one evaluation is given: the checked inputs and the sizes of the named dims. */
+interface RunCtx {
+  readonly env: TfjsEnv;
+  readonly dims: Dims;
+}
+/** One node's computation given its children's tensors. */
+type Kernel = (args: readonly tf.Tensor[], ctx: RunCtx) => tf.Tensor;
+interface Step {
+  readonly kernel: Kernel;
+  readonly inputs: readonly number[];
+}
+
+const arg = (args: readonly tf.Tensor[], i: number): tf.Tensor => {
+  const t = args[i];
+  if (t === undefined) throw new Error(`bug: missing argument ${i}`);
+  return t;
+};
+
+/** A shape with named dims, resolved per evaluation; static shapes are resolved once. */
+const shapeResolver = (s: Shape): ((dims: Dims) => number[]) => {
+  if (!s.some(isSym)) {
+    const fixed = s as number[];
+    return () => fixed;
+  }
+  return (dims) => {
+    const r = resolveShape(s, dims);
+    if (r === undefined) throw new Error('bug: unbound dim survived binding');
+    return r;
+  };
+};
+
+/**
+ * The one rule table: a kernel per node kind. Args of the `Algebra` (children's kernels) are not
+ * used: children are wired by slot index when the steps are built.
+ */
+const kernelRules = (uploaded: tf.Tensor[]): Algebra<Kernel> => ({
+  const: (n) => {
+    const t = tf.tensor(Float32Array.from(n.value), n.shape as number[], 'float32');
+    uploaded.push(t);
+    return () => t;
+  },
+  var: (n) => (_, ctx) => {
+    const t = ctx.env[n.name];
+    if (t === undefined) throw new Error(`bug: input ${n.name} missing after binding`);
+    return t;
+  },
+  unary: (n) => {
+    const f = unaryTfjs[n.op];
+    return (a) => f(arg(a, 0));
+  },
+  binary: (n) => {
+    const f = binaryTfjs[n.op];
+    return (a) => f(arg(a, 0), arg(a, 1));
+  },
+  matmul: () => (a) => tf.matMul(arg(a, 0), arg(a, 1)),
+  reduce: (n) => {
+    if (n.axes.length === 0) return (a) => tf.clone(arg(a, 0));
+    const f = reduceTfjs[n.op];
+    const axes = n.axes.slice();
+    return (a) => f(arg(a, 0), axes, n.keepDims);
+  },
+  reshape: (n) => {
+    const shape = shapeResolver(n.shape);
+    return (a, ctx) => tf.reshape(arg(a, 0), shape(ctx.dims));
+  },
+  broadcast: (n) => {
+    const shape = shapeResolver(n.shape);
+    return (a, ctx) => tf.broadcastTo(arg(a, 0), shape(ctx.dims));
+  },
+  transpose: (n) => {
+    const perm = n.perm.slice();
+    return (a) => tf.transpose(arg(a, 0), perm);
+  },
+  concat: (n) => (a) => tf.concat(a.slice(), n.axis),
+  slice: (n) => {
+    // A named axis is always taken whole (checked at construction): size -1 means "to the end".
+    const begin = n.begin.slice();
+    const size = n.shape.map((d) => (isSym(d) ? -1 : d));
+    return (a) => tf.slice(arg(a, 0), begin, size);
+  },
+});
+
+/**
+ * Compiles roots into a tfjs program: the topological order is resolved once into a flat list
+ * of steps, constants are uploaded once (as float32) and kept until `dispose()`. Each run checks
+ * the inputs, then runs the steps inside `tf.tidy` and returns only the root tensors. Call it
+ * after the backend is selected (`selectBackend`), since constants live on the active backend.
+ * @example
+ * const prog = compileTfjs([f.node]);
+ * const out = prog.runOrThrow({ y: tf.randomNormal([20, 2]), W1, b1, W2, b2 });
+ * tf.dispose(out); prog.dispose();
+ */
+export const compileTfjs = (roots: readonly Node[]): TfjsProgram => {
+  const order = topoOrder(roots);
+  const inputs = freeVars(roots);
+  const dimNames = new Set<string>();
+  for (const n of order) for (const d of n.shape) if (isSym(d)) dimNames.add(d);
+
+  const uploaded: tf.Tensor[] = [];
+  const rules = kernelRules(uploaded);
+  const slotOf = new Map<number, number>();
+  const steps: Step[] = [];
+  const noArgs: readonly Kernel[] = [];
+  for (const n of order) {
+    slotOf.set(n.id, steps.length);
+    steps.push({
+      kernel: applyAlgebra(rules, n, noArgs),
+      inputs: children(n).map((k) => slotOf.get(k.id) as number),
+    });
+  }
+  const rootSlots = roots.map((r) => slotOf.get(r.id) as number);
+  // Inputs and constants returned as roots are cloned, so the caller may dispose every output.
+  const borrowed = roots.map((r) => r.kind === 'var' || r.kind === 'const');
+  const opCount = order.filter((n) => n.kind !== 'var' && n.kind !== 'const').length;
+
+  let disposed = false;
+  const bind = (e: TfjsEnv): E.Either<TfjsBindError, Dims> => {
+    for (const v of inputs) {
+      const t = Object.prototype.hasOwnProperty.call(e, v.name) ? e[v.name] : undefined;
+      if (t !== undefined && t.dtype !== 'float32') return E.left({ _tag: 'WrongDtype', name: v.name, dtype: t.dtype });
+    }
+    const b = bindVars(inputs, e, (t) => t.shape);
+    if (E.isLeft(b)) return b;
+    for (const d of dimNames) if (!b.right.has(d)) return E.left({ _tag: 'UnboundDim', dim: d });
+    return b;
+  };
+
+  const exec = (ctx: RunCtx): tf.Tensor[] =>
+    tf.tidy(() => {
+      const vals = new Array<tf.Tensor>(steps.length);
+      for (let i = 0; i < steps.length; i++) {
+        const s = steps[i] as Step;
+        vals[i] = s.kernel(s.inputs.map((j) => vals[j] as tf.Tensor), ctx);
+      }
+      return rootSlots.map((j, k) => (borrowed[k] === true ? tf.clone(vals[j] as tf.Tensor) : (vals[j] as tf.Tensor)));
+    });
+
+  const run = (e: TfjsEnv): E.Either<TfjsBindError, tf.Tensor[]> => {
+    if (disposed) throw new Error('fluxion: this tfjs program was disposed');
+    const b = bind(e);
+    return E.isLeft(b) ? b : E.right(exec({ env: e, dims: b.right }));
+  };
+
+  return Object.freeze({
+    run,
+    runOrThrow: (e: TfjsEnv) => {
+      const r = run(e);
+      if (E.isLeft(r)) throw new Error(`fluxion: ${formatTfjsBindError(r.left)}`);
+      return r.right;
+    },
+    inputs,
+    opCount,
+    dispose: () => {
+      if (!disposed) tf.dispose(uploaded);
+      disposed = true;
+    },
+  });
+};
