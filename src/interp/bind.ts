@@ -29,16 +29,20 @@ export const formatBindError = (e: BindError): string => {
   }
 };
 
+/** Sizes of named dims given explicitly, for dims no input determines (e.g. `broadcast(0, [batch, 3])`). */
+export type DimSizes = Readonly<Record<string, number>>;
+
 /**
- * Matches values to variables and resolves named dims.
+ * Matches values to variables and resolves named dims (starting from `given` sizes).
  * @example bindVars(freeVars([f]), { y: t }, (v) => v.shape) // right(Map { 'batch' => 20 })
  */
 export const bindVars = <V>(
   vars: readonly NodeOf<'var'>[],
   env: Readonly<Record<string, V>>,
   shapeOf: (v: V) => readonly number[],
+  given: DimSizes = {},
 ): E.Either<BindError, ReadonlyMap<string, number>> => {
-  const sizes = new Map<string, number>();
+  const sizes = new Map<string, number>(Object.entries(given));
   const byName = new Map<string, NodeOf<'var'>>();
   for (const v of vars) {
     const prev = byName.get(v.name);

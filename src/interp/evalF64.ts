@@ -6,7 +6,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { children, type Node } from '../dsl/node.ts';
 import type { BinaryOp, UnaryOp } from '../dsl/ops.ts';
 import { resolveShape, type Shape } from '../dsl/shape.ts';
-import { bindVars, type BindError } from './bind.ts';
+import { bindVars, type BindError, type DimSizes } from './bind.ts';
 import {
   binaryKernel, broadcastKernel, concatKernel, matmulKernel, reduceKernel, sliceKernel,
   transposeKernel,
@@ -82,8 +82,8 @@ const checkDims = (order: readonly Node[], sizes: ReadonlyMap<string, number>): 
   return E.right(undefined);
 };
 
-/** A compiled evaluator: the topological order is computed once. */
-export type F64Fn = (env: F64Env) => E.Either<BindError, readonly F64Tensor[]>;
+/** A compiled evaluator: the topological order is computed once. `dims` sizes named dims no input fixes. */
+export type F64Fn = (env: F64Env, dims?: DimSizes) => E.Either<BindError, readonly F64Tensor[]>;
 
 /**
  * Compiles roots into a reusable float64 evaluator.
@@ -94,11 +94,11 @@ export type F64Fn = (env: F64Env) => E.Either<BindError, readonly F64Tensor[]>;
 export const compileF64 = (roots: readonly Node[]): F64Fn => {
   const order = topoOrder(roots);
   const vars = freeVars(roots);
-  return (env) => {
-    const bound = bindVars(vars, env, (t) => t.shape);
+  return (env, dims) => {
+    const bound = bindVars(vars, env, (t) => t.shape, dims);
     if (E.isLeft(bound)) return bound;
-    const dims = checkDims(order, bound.right);
-    if (E.isLeft(dims)) return dims;
+    const unbound = checkDims(order, bound.right);
+    if (E.isLeft(unbound)) return unbound;
     const alg = algebra(env, bound.right);
     const memo = new Map<number, F64Tensor>();
     for (const n of order) {
@@ -115,5 +115,5 @@ export const compileF64 = (roots: readonly Node[]): F64Fn => {
  * Evaluates roots once on float64 inputs.
  * @example evalF64([X.add(x, 1).node], { x: f64([1, 2], [2]) }) // right([{ shape: [2], data: [2, 3] }])
  */
-export const evalF64 = (roots: readonly Node[], env: F64Env): E.Either<BindError, readonly F64Tensor[]> =>
-  compileF64(roots)(env);
+export const evalF64 = (roots: readonly Node[], env: F64Env, dims?: DimSizes): E.Either<BindError, readonly F64Tensor[]> =>
+  compileF64(roots)(env, dims);

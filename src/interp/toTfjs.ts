@@ -9,7 +9,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { children, type Node, type NodeOf } from '../dsl/node.ts';
 import type { BinaryOp, ReduceOp, UnaryOp } from '../dsl/ops.ts';
 import { isSym, resolveShape, type Shape } from '../dsl/shape.ts';
-import { bindVars, formatBindError, type BindError } from './bind.ts';
+import { bindVars, formatBindError, type BindError, type DimSizes } from './bind.ts';
 import { applyAlgebra, freeVars, topoOrder, type Algebra } from './traverse.ts';
 
 /** The tfjs op of each unary op. Adding an op to `ops.ts` fails to compile until it is mapped. */
@@ -71,13 +71,13 @@ export interface TfjsProgram {
    * Checks the inputs (names, shapes, dtypes, named dims) and evaluates every root.
    * @example const r = prog.run({ y }); if (E.isRight(r)) { r.right[0]?.print(); tf.dispose(r.right); }
    */
-  readonly run: (env: TfjsEnv) => E.Either<TfjsBindError, tf.Tensor[]>;
+  readonly run: (env: TfjsEnv, dims?: DimSizes) => E.Either<TfjsBindError, tf.Tensor[]>;
   /**
    * `run` for code that cannot take an `Either`, e.g. inside `tf.grad`.
    * @throws Error with the formatted bind error when the inputs do not fit
    * @example const g = tf.grad((y) => prog.runOrThrow({ ...params, y })[0] as tf.Tensor)(y0);
    */
-  readonly runOrThrow: (env: TfjsEnv) => tf.Tensor[];
+  readonly runOrThrow: (env: TfjsEnv, dims?: DimSizes) => tf.Tensor[];
   /** The variables the program reads, each once. */
   readonly inputs: readonly NodeOf<'var'>[];
   /** Number of operation nodes evaluated per run (about one tfjs op each; `sign` takes four). */
@@ -207,12 +207,12 @@ export const compileTfjs = (roots: readonly Node[]): TfjsProgram => {
   const opCount = order.filter((n) => n.kind !== 'var' && n.kind !== 'const').length;
 
   let disposed = false;
-  const bind = (e: TfjsEnv): E.Either<TfjsBindError, Dims> => {
+  const bind = (e: TfjsEnv, given?: DimSizes): E.Either<TfjsBindError, Dims> => {
     for (const v of inputs) {
       const t = Object.prototype.hasOwnProperty.call(e, v.name) ? e[v.name] : undefined;
       if (t !== undefined && t.dtype !== 'float32') return E.left({ _tag: 'WrongDtype', name: v.name, dtype: t.dtype });
     }
-    const b = bindVars(inputs, e, (t) => t.shape);
+    const b = bindVars(inputs, e, (t) => t.shape, given);
     if (E.isLeft(b)) return b;
     for (const d of dimNames) if (!b.right.has(d)) return E.left({ _tag: 'UnboundDim', dim: d });
     return b;
@@ -228,16 +228,16 @@ export const compileTfjs = (roots: readonly Node[]): TfjsProgram => {
       return rootSlots.map((j, k) => (borrowed[k] === true ? tf.clone(vals[j] as tf.Tensor) : (vals[j] as tf.Tensor)));
     });
 
-  const run = (e: TfjsEnv): E.Either<TfjsBindError, tf.Tensor[]> => {
+  const run = (e: TfjsEnv, dims?: DimSizes): E.Either<TfjsBindError, tf.Tensor[]> => {
     if (disposed) throw new Error('fluxion: this tfjs program was disposed');
-    const b = bind(e);
+    const b = bind(e, dims);
     return E.isLeft(b) ? b : E.right(exec({ env: e, dims: b.right }));
   };
 
   return Object.freeze({
     run,
-    runOrThrow: (e: TfjsEnv) => {
-      const r = run(e);
+    runOrThrow: (e: TfjsEnv, dims?: DimSizes) => {
+      const r = run(e, dims);
       if (E.isLeft(r)) throw new Error(`fluxion: ${formatTfjsBindError(r.left)}`);
       return r.right;
     },
