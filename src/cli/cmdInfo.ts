@@ -16,8 +16,6 @@ const versionOf = (pkg: string): string => {
 
 /** `fluxion info [--json]`. @example await info.run(['--json']) */
 export const info: Command = {
-  summary: 'show versions and which TensorFlow.js backend is used',
-  usage: 'fluxion info [--json]',
   run: async (args) => {
     const p = parse(args, { options: { json: { type: 'boolean' } }, allowPositionals: false });
     if (E.isLeft(p)) return p;

@@ -1,8 +1,6 @@
-/** The shape of one CLI command: a summary, a usage line and a run function. */
+/** One CLI command: parses its arguments and runs; its usage and summary live in main.ts. */
 import type { CliResult } from './io.ts';
 
 export interface Command {
-  readonly summary: string;
-  readonly usage: string;
   readonly run: (args: readonly string[]) => Promise<CliResult>;
 }

@@ -1,21 +1,29 @@
 /**
  * The `fluxion` command line. Each subcommand returns `Either<CliError, string>`; a user error
- * is one line on stderr and a non-zero exit code, never a stack trace.
+ * is one line on stderr and a non-zero exit code, never a stack trace. Commands are loaded
+ * lazily so that `fluxion print` does not pay for loading TensorFlow.js.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { info } from './cmdInfo.ts';
 import type { Command } from './command.ts';
 
-const commands: Readonly<Record<string, Command>> = Object.freeze(Object.assign(Object.create(null) as Record<string, Command>, {
-  info,
-}));
+interface Entry {
+  readonly usage: string;
+  readonly summary: string;
+  readonly load: () => Promise<Command>;
+}
+
+const commands: ReadonlyMap<string, Entry> = new Map<string, Entry>([
+  ['print', { usage: 'fluxion print SPEC.json [--latex] [--ascii]', summary: 'print a model or expression spec as text or LaTeX', load: async () => (await import('./cmdPrint.ts')).print }],
+  ['eval', { usage: 'fluxion eval SPEC.json --inputs VALUES.json', summary: 'evaluate a spec in float64 on inputs from a JSON file', load: async () => (await import('./cmdEval.ts')).evalCmd }],
+  ['info', { usage: 'fluxion info [--json]', summary: 'show versions and which TensorFlow.js backend is used', load: async () => (await import('./cmdInfo.ts')).info }],
+]);
 
 const help = (): string =>
-  ['usage: fluxion <command> [options]', '', 'commands:', ...Object.values(commands).map((c) => `  ${c.usage.padEnd(58)} ${c.summary}`)].join('\n');
+  ['usage: fluxion <command> [options]', '', 'commands:', ...[...commands.values()].map((c) => `  ${c.usage.padEnd(60)} ${c.summary}`)].join('\n');
 
 /**
  * Runs the CLI on `argv` (without `node` and the script) and returns the exit code.
- * @example await main(['info']) // 0
+ * @example await main(['print', 'examples/specs/spiral.json']) // 0
  */
 export const main = async (argv: readonly string[]): Promise<number> => {
   const [name, ...rest] = argv;
@@ -23,18 +31,20 @@ export const main = async (argv: readonly string[]): Promise<number> => {
     process.stdout.write(help() + '\n');
     return name === undefined ? 2 : 0;
   }
-  const cmd = commands[name];
-  if (cmd === undefined) {
-    process.stderr.write(`fluxion: unknown command ${JSON.stringify(name)}; try: ${Object.keys(commands).join(', ')}\n`);
+  const entry = commands.get(name);
+  if (entry === undefined) {
+    process.stderr.write(`fluxion: unknown command ${JSON.stringify(name)}; try: ${[...commands.keys()].join(', ')}\n`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`usage: ${cmd.usage}\n${cmd.summary}\n`);
+    process.stdout.write(`usage: ${entry.usage}\n${entry.summary}\n`);
     return 0;
   }
+  const cmd = await entry.load();
   const r = await cmd.run(rest);
   if (E.isLeft(r)) {
-    process.stderr.write(`fluxion ${name}: ${r.left.message}${r.left.usage === true ? `\nusage: ${cmd.usage}` : ''}\n`);
+    const lines = r.left.message.split('\n').map((l) => `fluxion ${name}: ${l}`);
+    process.stderr.write(`${lines.join('\n')}${r.left.usage === true ? `\nusage: ${entry.usage}` : ''}\n`);
     return r.left.usage === true ? 2 : 1;
   }
   if (r.right !== '') process.stdout.write(r.right.endsWith('\n') ? r.right : r.right + '\n');

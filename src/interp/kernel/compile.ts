@@ -1,0 +1,86 @@
+/**
+ * `compileKernel`: roots → tape → placement → generated JavaScript → one specialised function
+ * per (roots, inputs, sizes). The kernel reads caller-provided input buffers and writes
+ * caller-provided output buffers; its temporaries live in one arena allocated here, once.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import type { Node, VarNode } from '../../dsl/node.ts';
+import { sizeOf } from '../tensor.ts';
+import { allocate } from './alloc.ts';
+import { emitKernel } from './emit.ts';
+import { auditSource } from './js.ts';
+import { lower } from './lower.ts';
+import { maxElements, type KernelError } from './tape.ts';
+
+/** A compiled kernel and what it was compiled to. */
+export interface Kernel {
+  /**
+   * Evaluates the roots: reads `inputs` (in the order given to `compileKernel`) and writes
+   * `outputs` (one per root, row-major). Allocates nothing. Outputs must not alias inputs or
+   * each other. Not re-entrant (the arena is shared), which JavaScript's single thread ensures.
+   * @throws RangeError when the number of buffers or a buffer's length is wrong
+   */
+  readonly run: (inputs: readonly Float64Array[], outputs: readonly Float64Array[]) => void;
+  /** Fresh zeroed output buffers of the right sizes (a convenience; allocates). */
+  readonly allocOutputs: () => Float64Array[];
+  readonly inputShapes: readonly (readonly number[])[];
+  readonly outputShapes: readonly (readonly number[])[];
+  /** Length in float64s of the temporaries' arena. */
+  readonly arenaSize: number;
+  /** Number of float64 constants held by the kernel. */
+  readonly constSize: number;
+  /** Number of tape instructions (fused loops, matmuls, reductions, copies). */
+  readonly instructionCount: number;
+  /** The generated factory body, for inspection. */
+  readonly source: string;
+}
+
+type Generated = (inputs: readonly Float64Array[], outputs: readonly Float64Array[]) => void;
+type Factory = (consts: Float64Array, arena: Float64Array) => Generated;
+
+const checkBuffers = (what: string, bufs: readonly Float64Array[], sizes: readonly number[]): void => {
+  if (bufs.length !== sizes.length) throw new RangeError(`kernel: ${bufs.length} ${what} buffers, expected ${sizes.length}`);
+  for (let i = 0; i < sizes.length; i++) {
+    const b = bufs[i];
+    if (!(b instanceof Float64Array) || b.length !== sizes[i])
+      throw new RangeError(`kernel: ${what} ${i} must be a Float64Array of length ${sizes[i] as number}`);
+  }
+};
+
+/**
+ * Compiles `roots` into a generated kernel for fixed named-dim `sizes`.
+ * @example
+ * const y = X.state('y', [B, 2]), W = X.variable('W', 'param', [2, 3]);
+ * const k = compileKernel([X.tanh(X.matmul(y, W)).node], [y.node, W.node], new Map([['batch', 4]]));
+ * if (E.isRight(k)) { const out = k.right.allocOutputs(); k.right.run([yData, wData], out); }
+ */
+export const compileKernel = (
+  roots: readonly Node[], inputs: readonly VarNode[], sizes: ReadonlyMap<string, number>,
+): E.Either<KernelError, Kernel> => {
+  const lowered = lower(roots, inputs, sizes);
+  if (E.isLeft(lowered)) return lowered;
+  const tape = lowered.right;
+  const { locs, arenaSize } = allocate(tape);
+  if (arenaSize > maxElements) return E.left({ _tag: 'TooLarge', elements: arenaSize });
+  const source = emitKernel(tape, locs);
+  auditSource(source);
+  // The one audited cast: the source was built by `emitKernel` from trusted fragments only.
+  const factory = new Function('K', 'A', source) as Factory;
+  const gen = factory(tape.consts, new Float64Array(arenaSize));
+  const inSizes = tape.inputShapes.map(sizeOf);
+  const outSizes = tape.outputShapes.map(sizeOf);
+  return E.right({
+    run: (ins, outs) => {
+      checkBuffers('input', ins, inSizes);
+      checkBuffers('output', outs, outSizes);
+      gen(ins, outs);
+    },
+    allocOutputs: () => outSizes.map((n) => new Float64Array(n)),
+    inputShapes: tape.inputShapes,
+    outputShapes: tape.outputShapes,
+    arenaSize,
+    constSize: tape.consts.length,
+    instructionCount: tape.instrs.length,
+    source,
+  });
+};
