@@ -15,6 +15,7 @@ interface Entry {
 const commands: ReadonlyMap<string, Entry> = new Map<string, Entry>([
   ['print', { usage: 'fluxion print SPEC.json [--latex] [--ascii]', summary: 'print a model or expression spec as text or LaTeX', load: async () => (await import('./cmdPrint.ts')).print }],
   ['eval', { usage: 'fluxion eval SPEC.json --inputs VALUES.json', summary: 'evaluate a spec in float64 on inputs from a JSON file', load: async () => (await import('./cmdEval.ts')).evalCmd }],
+  ['solve', { usage: 'fluxion solve SPEC.json --y0 JSON --ts T0,T1,… [--method dopri5] [--rtol R] [--atol A] [--json]', summary: 'solve the dynamics from y0 and print the solution at ts with statistics', load: async () => (await import('./cmdSolve.ts')).solve }],
   ['info', { usage: 'fluxion info [--json]', summary: 'show versions and which TensorFlow.js backend is used', load: async () => (await import('./cmdInfo.ts')).info }],
 ]);
 
