@@ -16,6 +16,9 @@ const commands: ReadonlyMap<string, Entry> = new Map<string, Entry>([
   ['print', { usage: 'fluxion print SPEC.json [--latex] [--ascii]', summary: 'print a model or expression spec as text or LaTeX', load: async () => (await import('./cmdPrint.ts')).print }],
   ['eval', { usage: 'fluxion eval SPEC.json --inputs VALUES.json', summary: 'evaluate a spec in float64 on inputs from a JSON file', load: async () => (await import('./cmdEval.ts')).evalCmd }],
   ['solve', { usage: 'fluxion solve SPEC.json --y0 JSON --ts T0,T1,… [--method dopri5] [--rtol R] [--atol A] [--json]', summary: 'solve the dynamics from y0 and print the solution at ts with statistics', load: async () => (await import('./cmdSolve.ts')).solve }],
+  ['train', { usage: 'fluxion train SPEC.json --data DATA.json --out DIR [--resume] [--iters N] [--method M] [--rtol R] [--atol A] [--grad adjoint] [--optimizer adam|adamw|rmsprop|sgd] [--lr LR] [--batch-size B] [--batch-time T] [--clip N] [--seed S] [--log FILE]', summary: 'train a model on trajectory data with the adjoint method; checkpoints, plots and a summary in DIR', load: async () => (await import('./cmdTrain.ts')).train }],
+  ['predict', { usage: 'fluxion predict SPEC.json --params DIR/checkpoint.json --y0 JSON --ts T0,T1,… [--method M]', summary: 'forecast with trained parameters (JSON out)', load: async () => (await import('./cmdPredict.ts')).predict }],
+  ['demo', { usage: 'fluxion demo [--out DIR] [--iters N] [...train options]', summary: "train torchdiffeq's spiral on the shipped data and write plots to out/", load: async () => (await import('./cmdTrain.ts')).demo }],
   ['info', { usage: 'fluxion info [--json]', summary: 'show versions and which TensorFlow.js backend is used', load: async () => (await import('./cmdInfo.ts')).info }],
 ]);
 

@@ -39,6 +39,8 @@ export const rules: readonly Rule[] = [
   },
   { name: 'x + 0 → x', rewrite: (n) => (n.kind === 'binary' && n.op === 'add' && isZero(n.y) ? n.x : undefined) },
   { name: '0 + x → x', rewrite: (n) => (n.kind === 'binary' && n.op === 'add' && isZero(n.x) ? n.y : undefined) },
+  // x + x is exactly 2·x in IEEE arithmetic (both round the same, overflow and NaN alike).
+  { name: 'x + x → 2x', rewrite: (n) => (n.kind === 'binary' && n.op === 'add' && n.x === n.y ? ok(C.binary('mul', C.scalar(2), n.x)) : undefined) },
   { name: 'x - 0 → x', rewrite: (n) => (n.kind === 'binary' && n.op === 'sub' && isZero(n.y) ? n.x : undefined) },
   { name: '0 - x → -x', rewrite: (n) => (n.kind === 'binary' && n.op === 'sub' && isZero(n.x) ? ok(C.unary('neg', n.y)) : undefined) },
   { name: 'x * 1 → x', rewrite: (n) => (n.kind === 'binary' && n.op === 'mul' && isOne(n.y) ? n.x : undefined) },
