@@ -65,9 +65,10 @@ test('automatic selection takes the best available backend and says why others w
   assert.deepEqual(auto.tried.map((t) => t.name), skipped);
   for (const t of auto.tried) assert.ok(t.reason.length > 0);
   if (!available.includes('tensorflow')) {
-    assert.match(auto.tried.find((t) => t.name === 'tensorflow')?.reason ?? '', /@tensorflow\/tfjs-node: not installed/);
+    const why = /@tensorflow\/tfjs-node: (not installed|installed, but its native binding is not built \(run `npm run setup:native`\))$/;
+    assert.match(auto.tried.find((t) => t.name === 'tensorflow')?.reason ?? '', why);
     const e = await left({ backend: 'tensorflow', env: {} });
-    assert.deepEqual(e, { _tag: 'BackendUnavailable', name: 'tensorflow', reason: '@tensorflow/tfjs-node: not installed', tried: [] });
+    assert.ok(e._tag === 'BackendUnavailable' && e.name === 'tensorflow' && why.test(e.reason), JSON.stringify(e));
   }
 });
 

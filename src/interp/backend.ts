@@ -113,6 +113,8 @@ const errorText = (err: unknown, pkg?: string): string => {
     const message = 'message' in err && typeof err.message === 'string' ? err.message : String(err);
     const notFound = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
     if (notFound && pkg !== undefined && message.includes(`'${pkg}'`)) return 'not installed';
+    // tfjs-node installed without its native addon (offline install, scripts skipped).
+    if (message.includes('tfjs_binding.node')) return 'installed, but its native binding is not built (run `npm run setup:native`)';
     return message.split('\n')[0] ?? message;
   }
   return String(err);
