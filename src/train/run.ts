@@ -52,7 +52,7 @@ const metricsOf = (logs: readonly IterationLog[]): Metrics => ({
  * Trains from `s0` until `trainer.options.iterations`.
  * @example const r = await runTraining(trainer, trainer.init(), { config: {}, checkpointPath: 'out/checkpoint.json' })
  */
-export const runTraining = async (trainer: Trainer, s0: TrainerState, o: RunOptions): Promise<RunResult> => {
+export const runTraining = async (trainer: Pick<Trainer, 'options' | 'step'>, s0: TrainerState, o: RunOptions): Promise<RunResult> => {
   const every = o.checkpointEvery ?? 100;
   const logs: IterationLog[] = [];
   let state = s0;

@@ -89,7 +89,7 @@ export const trainSession = async (model: Model, data: Trajectory, config: RunCo
   const g = gradientFn(model, { kind: 'adjoint', forward: solver, seminorm: cfg.seminorm });
   if (E.isLeft(g)) return E.left(formatTrainError(g.left));
   const trainer = compileTrainer(model, data, {
-    optimizer: cfg.optimizer, schedule: cfg.schedule, ...(cfg.clip === undefined ? {} : { clip: cfg.clip }),
+    solver, optimizer: cfg.optimizer, schedule: cfg.schedule, ...(cfg.clip === undefined ? {} : { clip: cfg.clip }),
     batchSize: cfg.batchSize, batchTime: cfg.batchTime, iterations: cfg.iterations, seed: cfg.seed,
   }, g.right);
   if (E.isLeft(trainer)) return E.left(formatTrainError(trainer.left));

@@ -14,7 +14,12 @@ import { clipGradNorm, clipGradValue, globalNorm } from './clip.ts';
 import { baseLr, formatOptimizerError, initOptimizer, step as optStep, type OptimizerConfig, type OptState } from './optimizers.ts';
 import { lrAt, type Schedule } from './schedules.ts';
 import type { IterationLog } from './progress.ts';
-import { windowsAt, type WindowBatch } from './windows.ts';
+import { fullTrajectory, windowsAt, type WindowBatch } from './windows.ts';
+import { lossOn, predict, type SolverSettings } from './predict.ts';
+import { gradientFn } from './gradients.ts';
+import { runTraining, toCheckpoint, type RunOptions, type RunResult } from './run.ts';
+import { formatCheckpointError, saveCheckpoint, type Json } from './checkpoint.ts';
+import type { F64Tensor } from '../interp/tensor.ts';
 import { formatTrainError, type TrainError } from './trainError.ts';
 
 /** What one gradient evaluation returns. */
@@ -30,6 +35,8 @@ export type GradientFn = (params: ParamValues, batch: WindowBatch) => E.Either<T
 
 /** Batch-independent training options. */
 export interface TrainOptions {
+  /** The solver for forward solves (the adjoint uses it backwards too unless the gradient says otherwise). */
+  readonly solver: SolverSettings;
   readonly optimizer: OptimizerConfig;
   readonly schedule?: Schedule;
   /** Clip the gradient by global 2-norm, or each component by value. */
@@ -49,21 +56,40 @@ export interface TrainerState {
   readonly rng: RngState;
 }
 
+/** The model's performance on the whole trajectory. */
+export interface Evaluation {
+  /** The model's loss on the whole trajectory (one window from the first point). */
+  readonly loss: number;
+  /** Mean absolute error of the prediction. */
+  readonly mae: number;
+  readonly prediction: F64Tensor;
+}
+
 /** A trainer: pure functions over `TrainerState`. */
 export interface Trainer {
   readonly options: TrainOptions;
   readonly init: () => TrainerState;
   /** One optimizer step on a freshly drawn batch. */
   readonly step: (s: TrainerState) => E.Either<TrainError, { readonly state: TrainerState; readonly log: IterationLog }>;
+  /** Steps until `options.iterations`, with checkpoints and progress (see `runTraining`). */
+  readonly run: (s: TrainerState, o?: Partial<RunOptions>) => Promise<RunResult>;
+  /** Loss and mean absolute error of a prediction of the whole trajectory from its first point. */
+  readonly evaluate: (s: TrainerState) => E.Either<TrainError, Evaluation>;
+  /** Writes the state as a checkpoint, atomically. */
+  readonly save: (s: TrainerState, path: string, config?: Json) => Promise<E.Either<string, void>>;
 }
 
 /**
- * Builds a trainer. Checks the options against the data (window length, batch size).
+ * Builds a trainer. Checks the options against the data (window length, batch size). The
+ * gradient defaults to the adjoint method with the options' solver.
  * @example
- * const tr = compileTrainer(model, traj, opts, gradientFn);
- * const s1 = E.chain((s) => tr.step(s))(E.right(tr.init()));
+ * const tr = compileTrainer(model, traj, { solver: { method: dopri5, rtol: 1e-7, atol: 1e-9 }, optimizer: { kind: 'adam', lr: 3e-3 }, batchSize: 20, batchTime: 10, iterations: 2000, seed: 0 });
+ * if (E.isRight(tr)) { const s = tr.right.init(); const r = await tr.right.run(s); tr.right.evaluate(r.state) }
  */
-export const compileTrainer = (model: Model, data: Trajectory, options: TrainOptions, gradient: GradientFn): E.Either<TrainError, Trainer> => {
+export const compileTrainer = (model: Model, data: Trajectory, options: TrainOptions, gradientOverride?: GradientFn): E.Either<TrainError, Trainer> => {
+  const gradientE = gradientOverride === undefined ? gradientFn(model, { kind: 'adjoint', forward: options.solver }) : E.right(gradientOverride);
+  if (E.isLeft(gradientE)) return gradientE;
+  const gradient = gradientE.right;
   const n = data.t.length;
   if (!Number.isInteger(options.batchTime) || options.batchTime < 2 || options.batchTime > n)
     return E.left({ _tag: 'InvalidOptions', option: 'batchTime', reason: `must be an integer in [2, ${n}] (the data has ${n} points), got ${options.batchTime}` });
@@ -99,7 +125,25 @@ export const compileTrainer = (model: Model, data: Trajectory, options: TrainOpt
     const state: TrainerState = { iteration, params: next.right.params, opt: next.right.state, rng: drawn.right.rng };
     return E.right({ state, log: { iteration, loss, nfeForward, nfeBackward, timeMs: performance.now() - started, lr, gradNorm: norm } });
   };
-  return E.right({ options, init, step });
+  const trainer: Trainer = {
+    options, init, step,
+    run: (s, o = {}) => runTraining(trainer, s, { config: o.config ?? null, ...o }),
+    evaluate: (s) => {
+      const full = fullTrajectory(data);
+      const p = predict(model, s.params, full.z0, full.ts, options.solver);
+      if (E.isLeft(p)) return p;
+      const l = lossOn(model, s.params, p.right.trajectory, full.target);
+      if (E.isLeft(l)) return l;
+      let acc = 0;
+      p.right.trajectory.data.forEach((v, i) => { acc += Math.abs(v - (full.target.data[i] as number)); });
+      return E.right({ loss: l.right, mae: acc / full.target.data.length, prediction: p.right.trajectory });
+    },
+    save: async (s, path, config = null) => {
+      const r = await saveCheckpoint(path, toCheckpoint(s, config));
+      return E.isLeft(r) ? E.left(formatCheckpointError(r.left)) : E.right(undefined);
+    },
+  };
+  return E.right(trainer);
 };
 
 const withIteration = (e: TrainError, iteration: number): TrainError =>
