@@ -60,8 +60,8 @@ const intOpt = (flag: string, v: string | undefined, dflt: number, min: number):
 
 /** Reads the run config from flags over `base`. */
 const runConfig = (v: Values, base: RunConfig): E.Either<CliError, RunConfig> => {
-  if (v.grad !== undefined && v.grad !== 'adjoint')
-    return E.left(fail(`--grad ${v.grad}: training supports the adjoint method (--grad adjoint); backprop through the solver is not available for training yet`, true));
+  if (v.grad !== undefined && v.grad !== 'adjoint' && v.grad !== 'backprop')
+    return E.left(fail(`--grad ${v.grad}: use adjoint (backsolve, constant memory) or backprop (through the solver)`, true));
   if (v.backend !== undefined && v.backend !== 'kernel')
     return E.left(fail(`--backend ${v.backend}: training runs on the generated float64 CPU kernel (--backend kernel); TensorFlow.js training is not available yet`, true));
   if (v.method !== undefined && E.isLeft(methodByName(v.method))) return E.left(fail(`--method: ${v.method} is not a method (try dopri5, tsit5, bosh3, dopri8, rk4)`, true));
@@ -87,7 +87,7 @@ const runConfig = (v: Values, base: RunConfig): E.Either<CliError, RunConfig> =>
   }
   if (v.seminorm !== undefined && v.seminorm !== 'on' && v.seminorm !== 'off') return E.left(fail('--seminorm: on or off', true));
   return E.right({
-    method: v.method ?? base.method, rtol, atol, seminorm: v.seminorm === undefined ? base.seminorm : v.seminorm === 'on',
+    method: v.method ?? base.method, rtol, atol, grad: v.grad === 'backprop' ? 'backprop' : 'adjoint', seminorm: v.seminorm === undefined ? base.seminorm : v.seminorm === 'on',
     optimizer: mk(lr), schedule: { kind: 'cosine', total: iterations, minLr: Math.min(1e-5, lr) }, ...(clip === undefined ? {} : { clip }),
     batchSize, batchTime, iterations, seed,
   });

@@ -1,31 +1,22 @@
 /**
- * Gradient methods for training, behind the trainer's `GradientFn`: the adjoint (backsolve) on
- * the Float64 path with generated kernels.
+ * Gradient methods for training, behind the trainer's `GradientFn`: the adjoint (backsolve) or
+ * backprop through the solver, on the Float64 path with generated kernels.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { Model } from '../dsl/model.ts';
-import { compileAdjointGradient, type SolveSettings } from '../adjoint/backsolveF64.ts';
+import { compileGradient, type GradientMethod } from '../adjoint/gradient.ts';
 import type { GradientFn } from './trainer.ts';
 import type { TrainError } from './trainError.ts';
 
 /** Which gradient to train with, and its solver settings. */
-export interface GradientConfig {
-  readonly kind: 'adjoint';
-  readonly forward: SolveSettings;
-  readonly backward?: SolveSettings;
-  readonly seminorm?: boolean;
-}
+export type GradientConfig = GradientMethod;
 
 /**
  * A `GradientFn` for a model's loss on window batches.
  * @example gradientFn(model, { kind: 'adjoint', forward: { method: dopri5, rtol: 1e-7, atol: 1e-9 } })
  */
 export const gradientFn = (model: Model, config: GradientConfig): E.Either<TrainError, GradientFn> => {
-  const g = compileAdjointGradient(model, {
-    forward: config.forward,
-    ...(config.backward === undefined ? {} : { backward: config.backward }),
-    ...(config.seminorm === undefined ? {} : { seminorm: config.seminorm }),
-  });
+  const g = compileGradient(model, config);
   if (E.isLeft(g)) return E.left(g.left._tag === 'Model' ? { _tag: 'Model', message: g.left.message } : { _tag: 'SolveFailed', iteration: 0, phase: g.left.phase, error: g.left.error });
   const fn: GradientFn = (params, batch) => {
     const r = g.right(params, batch.z0, batch.ts, batch.target);

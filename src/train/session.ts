@@ -27,6 +27,8 @@ export interface RunConfig {
   readonly rtol: number;
   readonly atol: number;
   readonly seminorm: boolean;
+  /** 'adjoint' (backsolve) or 'backprop' (through the solver). Absent in older checkpoints: adjoint. */
+  readonly grad?: 'adjoint' | 'backprop';
   readonly optimizer: OptimizerConfig;
   readonly schedule: Schedule;
   readonly clip?: { readonly maxNorm: number };
@@ -86,7 +88,7 @@ export const trainSession = async (model: Model, data: Trajectory, config: RunCo
   const method = methodByName(cfg.method);
   if (E.isLeft(method)) return E.left(`method ${cfg.method} is not a solver method`);
   const solver = { method: method.right as Method, rtol: cfg.rtol, atol: cfg.atol };
-  const g = gradientFn(model, { kind: 'adjoint', forward: solver, seminorm: cfg.seminorm });
+  const g = gradientFn(model, cfg.grad === 'backprop' ? { kind: 'backprop', solver } : { kind: 'adjoint', forward: solver, seminorm: cfg.seminorm });
   if (E.isLeft(g)) return E.left(formatTrainError(g.left));
   const trainer = compileTrainer(model, data, {
     solver, optimizer: cfg.optimizer, schedule: cfg.schedule, ...(cfg.clip === undefined ? {} : { clip: cfg.clip }),
