@@ -1,0 +1,121 @@
+/**
+ * Gradients of a loss on an ODE solution at observation times, by a method chosen as a typed
+ * value: `adjoint` (backsolve, O(1) memory), `backprop` (exact for the discrete solution) —
+ * each on float64 (pluggable evaluator) or on tfjs — and `tfjs-autodiff` (TensorFlow.js's own
+ * tape through the tfjs solver). All return ∂L/∂z₀, ∂L/∂θ, ∂L/∂tᵢ, the loss and statistics.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import type { F64Evaluator } from '../../interp/evaluator.ts';
+import type { F64Tensor } from '../../interp/tensor.ts';
+import { integrate } from '../../solvers/index.ts';
+import { adjointGradient } from './adjoint.ts';
+import { f64Backend, tfjsBackend, type Backend } from './backend.ts';
+import { backpropGradient } from './backprop.ts';
+import { makeContext, solveOptions, type Context } from './context.ts';
+import { checkData, deriveSymbolic, type Symbolic } from './symbolic.ts';
+import { tfjsAutodiffGradient } from './tfjsAutodiff.ts';
+import type {
+  AdjointConfig, BackpropConfig, GradientBackend, GradientConfig, GradientData, GradientError, GradientModel, GradientProblem,
+  GradientResult,
+} from './types.ts';
+
+export type {
+  AdjointConfig, BackpropConfig, F64Path, GradientBackend, GradientConfig, GradientData, GradientError, GradientModel,
+  GradientProblem, GradientResult, GradientStats, SolverOptions, TfjsAutodiffConfig, TfjsPath,
+} from './types.ts';
+export { formatGradientError } from './types.ts';
+export type { EventGradientResult, EventLoss, EventProblem } from './event.ts';
+export { eventGradient } from './event.ts';
+
+/** The default float64 backend, shared: its programs are held weakly by their roots. */
+const defaultF64 = f64Backend();
+const f64For = (evaluator: F64Evaluator | undefined): Backend<F64Tensor> => (evaluator === undefined ? defaultF64 : f64Backend(evaluator));
+
+/** A gradient compiled for one model and method, applied to data. */
+export type PreparedGradient = (data: GradientData) => E.Either<GradientError, GradientResult>;
+
+type SymbolicMethod = (cfg: AdjointConfig | BackpropConfig) => <V>(ctx: Context<V>, d: GradientData) => E.Either<GradientError, GradientResult>;
+
+const runSymbolic: SymbolicMethod = (cfg) => (ctx, d) => {
+  switch (cfg.method) {
+    case 'adjoint':
+      return adjointGradient(ctx, d.ts, d.solver, cfg);
+    case 'backprop':
+      return backpropGradient(ctx, d.ts, d.solver, cfg);
+  }
+};
+
+const onBackend = <V>(b: Backend<V>, s: Symbolic, d: GradientData, cfg: AdjointConfig | BackpropConfig): E.Either<GradientError, GradientResult> =>
+  b.scope(() => {
+    const ctx = makeContext(b, s, d);
+    return E.isLeft(ctx) ? ctx : runSymbolic(cfg)(ctx.right, d);
+  });
+
+/**
+ * Derives everything symbolic once (adjoint system, loss gradients) and returns the gradient as
+ * a function of the data, for repeated use (training).
+ * @example
+ * const g = prepareGradient({ dynamics: m.dynamics, loss: m.loss }, { method: 'adjoint', seminorm: true });
+ * if (E.isRight(g)) g.right({ params: m.values, z0, ts, lossInputs: { ytrue }, solver: { method: dopri5, rtol: 1e-7, atol: 1e-9 } })
+ */
+export const prepareGradient = (model: GradientModel, cfg: GradientConfig): E.Either<GradientError, PreparedGradient> => {
+  const sym = deriveSymbolic(model);
+  if (E.isLeft(sym)) return sym;
+  const s = sym.right;
+  switch (cfg.method) {
+    case 'tfjs-autodiff':
+      return E.right((d) => {
+        const ok = checkData(s, d);
+        return E.isLeft(ok) ? ok : tfjsAutodiffGradient(s, d);
+      });
+    case 'adjoint':
+    case 'backprop': {
+      const on: GradientBackend = cfg.on ?? { backend: 'float64' };
+      const f64 = on.backend === 'float64' ? f64For(on.evaluator) : undefined;
+      return E.right((d) => {
+        const ok = checkData(s, d);
+        if (E.isLeft(ok)) return ok;
+        if (f64 !== undefined) return onBackend(f64, s, d, cfg);
+        const b = tfjsBackend();
+        try {
+          return onBackend(b, s, d, cfg);
+        } finally {
+          b.dispose();
+        }
+      });
+    }
+  }
+};
+
+/**
+ * The gradient of a problem's loss by the chosen method.
+ * @example
+ * const r = gradient(
+ *   { dynamics: m.dynamics, loss: m.loss, params: m.values, z0, ts: [0, 0.5, 1], lossInputs: { ytrue }, solver: { method: dopri5, rtol: 1e-8, atol: 1e-10 } },
+ *   { method: 'backprop', checkpointEvery: 4 },
+ * ); // right({ loss, dz0, dparams, dts, prediction, stats })
+ */
+export const gradient = (problem: GradientProblem, cfg: GradientConfig): E.Either<GradientError, GradientResult> =>
+  E.chain((g: PreparedGradient) => g(problem))(prepareGradient(problem, cfg));
+
+/**
+ * The loss alone (one forward solve, float64), e.g. for finite differences or validation.
+ * @example lossValue({ ...problem, solver: { method: dopri5, rtol: 1e-10, atol: 1e-12 } }) // right(0.0123)
+ */
+export const lossValue = (problem: GradientProblem, on: { readonly evaluator?: F64Evaluator } = {}): E.Either<GradientError, number> => {
+  const sym = deriveSymbolic(problem);
+  if (E.isLeft(sym)) return sym;
+  const ok = checkData(sym.right, problem);
+  if (E.isLeft(ok)) return ok;
+  const b = f64For(on.evaluator);
+  const ctx = makeContext(b, sym.right, problem);
+  if (E.isLeft(ctx)) return ctx;
+  const ys = forwardStates(ctx.right, problem);
+  return E.chain((y: readonly F64Tensor[]) => E.map((l: { readonly loss: number }) => l.loss)(ctx.right.loss(y)))(ys);
+};
+
+const forwardStates = (ctx: Context<F64Tensor>, d: GradientData): E.Either<GradientError, readonly F64Tensor[]> => {
+  if (d.ts.length === 1) return E.right([ctx.z0]);
+  const r = integrate(ctx.b.space, ctx.f, ctx.z0, { ...solveOptions(d.solver), ts: d.ts });
+  return E.isLeft(r) ? E.left({ _tag: 'SolveFailed', phase: 'forward', error: r.left }) : E.right(r.right.ys);
+};
