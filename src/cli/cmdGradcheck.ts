@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
-import { compileGradient, formatGradientError } from '../adjoint/gradient.ts';
+import { formatGradientError, gradient, lossValue, type GradientProblem } from '../adjoint/gradients/index.ts';
 import { decodeTrajectory } from '../data/trajectory.ts';
 import { dopri5 } from '../solvers/index.ts';
 import { windowsAt } from '../train/windows.ts';
@@ -41,17 +41,17 @@ export const gradcheck: Command = {
     const starts = [0, Math.floor(n / 3), Math.floor((2 * n) / 3)].filter((s) => s + bt <= n);
     const batch = windowsAt(data.right, starts, bt);
     const solver = { method: dopri5, rtol: rtol.right, atol: rtol.right * 1e-2 };
-    const adj = compileGradient(m, { kind: 'adjoint', forward: solver });
-    const bp = compileGradient(m, { kind: 'backprop', solver });
-    if (E.isLeft(adj)) return E.left(fail(formatGradientError(adj.left)));
-    if (E.isLeft(bp)) return E.left(fail(formatGradientError(bp.left)));
-    const ra = adj.right(m.values, batch.z0, batch.ts, batch.target);
-    const rb = bp.right(m.values, batch.z0, batch.ts, batch.target);
+    const loss = m.loss;
+    const target = loss?.inputs[0];
+    if (loss === undefined || target === undefined || loss.inputs.length !== 1) return E.left(fail(`${file}: gradcheck needs a loss with one data input besides the prediction`));
+    const problem: GradientProblem = { dynamics: m.dynamics, loss, params: m.values, z0: batch.z0, ts: batch.ts, lossInputs: { [target.name]: batch.target }, solver };
+    const ra = gradient(problem, { method: 'adjoint', seminorm: true });
+    const rb = gradient(problem, { method: 'backprop' });
     if (E.isLeft(ra)) return E.left(fail(formatGradientError(ra.left)));
     if (E.isLeft(rb)) return E.left(fail(formatGradientError(rb.left)));
     const lossAt = (params: ParamValues): number => {
-      const r = adj.right(params, batch.z0, batch.ts, batch.target);
-      return E.isRight(r) ? r.right.loss : NaN;
+      const r = lossValue({ ...problem, params });
+      return E.isRight(r) ? r.right : NaN;
     };
     const rows: { param: string; index: number; adjoint: number; backprop: number; fd: number }[] = [];
     for (const decl of m.params) {

@@ -60,10 +60,10 @@ const intOpt = (flag: string, v: string | undefined, dflt: number, min: number):
 
 /** Reads the run config from flags over `base`. */
 const runConfig = (v: Values, base: RunConfig): E.Either<CliError, RunConfig> => {
-  if (v.grad !== undefined && v.grad !== 'adjoint' && v.grad !== 'backprop')
-    return E.left(fail(`--grad ${v.grad}: use adjoint (backsolve, constant memory) or backprop (through the solver)`, true));
-  if (v.backend !== undefined && v.backend !== 'kernel')
-    return E.left(fail(`--backend ${v.backend}: training runs on the generated float64 CPU kernel (--backend kernel); TensorFlow.js training is not available yet`, true));
+  if (v.grad !== undefined && v.grad !== 'adjoint' && v.grad !== 'backprop' && v.grad !== 'tfjs-autodiff')
+    return E.left(fail(`--grad ${v.grad}: use adjoint (backsolve, constant memory), backprop (through the solver) or tfjs-autodiff`, true));
+  if (v.backend !== undefined && v.backend !== 'kernel' && v.backend !== 'tfjs')
+    return E.left(fail(`--backend ${v.backend}: kernel (generated float64 CPU code, default) or tfjs (float32 on the TensorFlow.js backend FLUXION_BACKEND or automatic selection picks)`, true));
   if (v.method !== undefined && E.isLeft(methodByName(v.method))) return E.left(fail(`--method: ${v.method} is not a method (try dopri5, tsit5, bosh3, dopri8, rk4)`, true));
   const opt = v.optimizer ?? base.optimizer.kind;
   const mk = optimizers[opt];
@@ -87,7 +87,8 @@ const runConfig = (v: Values, base: RunConfig): E.Either<CliError, RunConfig> =>
   }
   if (v.seminorm !== undefined && v.seminorm !== 'on' && v.seminorm !== 'off') return E.left(fail('--seminorm: on or off', true));
   return E.right({
-    method: v.method ?? base.method, rtol, atol, grad: v.grad === 'backprop' ? 'backprop' : 'adjoint', seminorm: v.seminorm === undefined ? base.seminorm : v.seminorm === 'on',
+    method: v.method ?? base.method, rtol, atol, grad: v.grad === 'backprop' || v.grad === 'tfjs-autodiff' ? v.grad : 'adjoint',
+    backend: v.backend === 'tfjs' ? 'tfjs' : 'kernel', seminorm: v.seminorm === undefined ? base.seminorm : v.seminorm === 'on',
     optimizer: mk(lr), schedule: { kind: 'cosine', total: iterations, minLr: Math.min(1e-5, lr) }, ...(clip === undefined ? {} : { clip }),
     batchSize, batchTime, iterations, seed,
   });

@@ -19,6 +19,7 @@ import { fromCheckpoint, runTraining } from './run.ts';
 import type { Schedule } from './schedules.ts';
 import { compileTrainer, type TrainerState } from './trainer.ts';
 import { formatTrainError } from './trainError.ts';
+import { formatBackendError, selectBackend } from '../interp/backend.ts';
 import type { IterationLog } from './progress.ts';
 
 /** Everything that defines a run (stored in checkpoints as JSON). */
@@ -27,8 +28,10 @@ export interface RunConfig {
   readonly rtol: number;
   readonly atol: number;
   readonly seminorm: boolean;
-  /** 'adjoint' (backsolve) or 'backprop' (through the solver). Absent in older checkpoints: adjoint. */
-  readonly grad?: 'adjoint' | 'backprop';
+  /** 'adjoint' (backsolve), 'backprop' (through the solver) or 'tfjs-autodiff'. Default adjoint. */
+  readonly grad?: 'adjoint' | 'backprop' | 'tfjs-autodiff';
+  /** Where adjoint/backprop run: the float64 generated kernel (default) or TensorFlow.js (float32). */
+  readonly backend?: 'kernel' | 'tfjs';
   readonly optimizer: OptimizerConfig;
   readonly schedule: Schedule;
   readonly clip?: { readonly maxNorm: number };
@@ -88,7 +91,17 @@ export const trainSession = async (model: Model, data: Trajectory, config: RunCo
   const method = methodByName(cfg.method);
   if (E.isLeft(method)) return E.left(`method ${cfg.method} is not a solver method`);
   const solver = { method: method.right as Method, rtol: cfg.rtol, atol: cfg.atol };
-  const g = gradientFn(model, cfg.grad === 'backprop' ? { kind: 'backprop', solver } : { kind: 'adjoint', forward: solver, seminorm: cfg.seminorm });
+  const on = cfg.backend === 'tfjs' ? { backend: 'tfjs' } as const : { backend: 'float64' } as const;
+  const gradConfig = cfg.grad === 'backprop' ? { method: 'backprop', on } as const
+    : cfg.grad === 'tfjs-autodiff' ? { method: 'tfjs-autodiff' } as const
+    : { method: 'adjoint', seminorm: cfg.seminorm, on } as const;
+  let backendName = 'float64 kernel';
+  if (cfg.backend === 'tfjs' || cfg.grad === 'tfjs-autodiff') {
+    const b = await selectBackend();
+    if (E.isLeft(b)) return E.left(formatBackendError(b.left));
+    backendName = `tfjs ${b.right.name} (float32)`;
+  }
+  const g = gradientFn(model, { config: gradConfig, solver });
   if (E.isLeft(g)) return E.left(formatTrainError(g.left));
   const trainer = compileTrainer(model, data, {
     solver, optimizer: cfg.optimizer, schedule: cfg.schedule, ...(cfg.clip === undefined ? {} : { clip: cfg.clip }),
@@ -106,7 +119,7 @@ export const trainSession = async (model: Model, data: Trajectory, config: RunCo
   bar.close();
   const logs = [...previous, ...r.logs];
   const report = await writeReport(o.out, model, r.state.params, data, logs, solver, {
-    iterations: r.state.iteration, method: cfg.method, rtol: cfg.rtol, atol: cfg.atol, optimizer: cfg.optimizer, batchSize: cfg.batchSize, batchTime: cfg.batchTime,
+    iterations: r.state.iteration, gradient: cfg.grad ?? 'adjoint', backend: backendName, method: cfg.method, rtol: cfg.rtol, atol: cfg.atol, optimizer: cfg.optimizer, batchSize: cfg.batchSize, batchTime: cfg.batchTime,
     finalLoss: logs.at(-1)?.loss ?? null, nfeForward: logs.at(-1)?.nfeForward ?? null, nfeBackward: logs.at(-1)?.nfeBackward ?? null,
   });
   if (r.error !== undefined) {

@@ -87,7 +87,7 @@ export interface Trainer {
  * if (E.isRight(tr)) { const s = tr.right.init(); const r = await tr.right.run(s); tr.right.evaluate(r.state) }
  */
 export const compileTrainer = (model: Model, data: Trajectory, options: TrainOptions, gradientOverride?: GradientFn): E.Either<TrainError, Trainer> => {
-  const gradientE = gradientOverride === undefined ? gradientFn(model, { kind: 'adjoint', forward: options.solver }) : E.right(gradientOverride);
+  const gradientE = gradientOverride === undefined ? gradientFn(model, { config: { method: 'adjoint', seminorm: true }, solver: options.solver }) : E.right(gradientOverride);
   if (E.isLeft(gradientE)) return gradientE;
   const gradient = gradientE.right;
   const n = data.t.length;
