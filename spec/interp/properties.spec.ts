@@ -18,6 +18,7 @@ import { printText } from '../../src/interp/printText.ts';
 import { dagSize, topoOrder } from '../../src/interp/traverse.ts';
 import { anyExpr, exprVars } from '../arbitraries/expr.ts';
 import { assertProperty } from '../support/property.ts';
+import { froundConsts, rebuild } from '../support/rebuild.ts';
 import { seedRng, nextUniform, type RngState } from '../../src/random/prng.ts';
 import type { F64Tensor } from '../../src/interp/tensor.ts';
 
@@ -51,18 +52,6 @@ before(async () => {
   const b = await selectBackend({ backend: 'cpu' });
   assert.ok(E.isRight(b));
 });
-
-/** The expression with every constant rounded to float32, so both interpreters read the same numbers. */
-const froundConsts = (root: Node): Node => {
-  const memo = new Map<number, Node>();
-  for (const n of topoOrder([root])) {
-    const m = n.kind === 'const'
-      ? (() => { const r = C.constant(n.value.map(Math.fround), n.shape); if (E.isLeft(r)) throw new Error(r.left); return r.right; })()
-      : rebuild(n, children(n).map((k) => memo.get(k.id)!));
-    memo.set(n.id, m);
-  }
-  return memo.get(root.id)!;
-};
 
 test('toTfjs agrees with evalF64 within float32 tolerance', () => {
   assertProperty(
@@ -118,26 +107,6 @@ const decorate = (root: Node, seed: number): Node => {
     memo.set(n.id, m);
   }
   return memo.get(root.id)!;
-};
-
-const rebuild = (n: Node, kids: readonly Node[]): Node => {
-  const [a, b] = kids as [Node, Node];
-  const r = ((): E.Either<string, Node> => {
-    switch (n.kind) {
-      case 'const': case 'var': return E.right(n);
-      case 'unary': return C.unary(n.op, a);
-      case 'binary': return C.binary(n.op, a, b);
-      case 'matmul': return C.matmul(a, b);
-      case 'reduce': return C.reduce(n.op, a, n.axes, n.keepDims);
-      case 'reshape': return C.reshape(a, n.shape);
-      case 'broadcast': return C.broadcastTo(a, n.shape);
-      case 'transpose': return C.transpose(a, n.perm);
-      case 'concat': return C.concat(kids, n.axis);
-      case 'slice': return C.slice(a, n.begin, n.shape);
-    }
-  })();
-  if (E.isLeft(r)) throw new Error(r.left);
-  return r.right;
 };
 
 /** Same value, with NaN = NaN and 0 = -0 (x + 0 → x may flip the sign of a zero). */

@@ -32,6 +32,18 @@ export const unaryTfjs: { readonly [K in UnaryOp]: (x: tf.Tensor) => tf.Tensor }
   step: (x) => tf.step(x, 0),
 };
 
+/**
+ * Broadcasts both operands to their common shape first. tfjs 4.22's gradients of Maximum and
+ * Minimum do not sum over broadcast axes (a `[2,1]` operand gets a `[2,3]` gradient, and tf.grad
+ * throws); with explicit broadcasts, `broadcastTo`'s own gradient does the summing.
+ */
+const broadcastBoth = (op: (x: tf.Tensor, y: tf.Tensor) => tf.Tensor) => (x: tf.Tensor, y: tf.Tensor): tf.Tensor => {
+  const shape = tf.broadcast_util.assertAndGetBroadcastShape(x.shape, y.shape);
+  const bx = x.shape.length === shape.length && x.shape.every((d, i) => d === shape[i]) ? x : tf.broadcastTo(x, shape);
+  const by = y.shape.length === shape.length && y.shape.every((d, i) => d === shape[i]) ? y : tf.broadcastTo(y, shape);
+  return op(bx, by);
+};
+
 /** The tfjs op of each binary op (tfjs broadcasts like numpy). */
 export const binaryTfjs: { readonly [K in BinaryOp]: (x: tf.Tensor, y: tf.Tensor) => tf.Tensor } = {
   add: tf.add,
@@ -39,8 +51,8 @@ export const binaryTfjs: { readonly [K in BinaryOp]: (x: tf.Tensor, y: tf.Tensor
   mul: tf.mul,
   div: tf.div,
   pow: tf.pow,
-  maximum: tf.maximum,
-  minimum: tf.minimum,
+  maximum: broadcastBoth(tf.maximum),
+  minimum: broadcastBoth(tf.minimum),
 };
 
 /** The tfjs op of each reduction over sorted, non-empty `axes`. */
