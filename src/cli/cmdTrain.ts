@@ -10,8 +10,8 @@ import { methodByName } from '../solvers/index.ts';
 import { trainSession, type RunConfig } from '../train/session.ts';
 import type { OptimizerConfig } from '../train/optimizers.ts';
 import type { Command } from './command.ts';
-import { fail, parse, parseNumber, readText, type CliError, type CliResult } from './io.ts';
-import { loadModelSpec } from './specFile.ts';
+import { fail, parse, parseNumber, type CliError, type CliResult } from './io.ts';
+import { loadModelSpec, readJson } from './specFile.ts';
 
 const options = {
   data: { type: 'string' },
@@ -95,15 +95,9 @@ const runConfig = (v: Values, base: RunConfig): E.Either<CliError, RunConfig> =>
 };
 
 const loadData = async (path: string): Promise<E.Either<CliError, Trajectory>> => {
-  const text = await readText(path);
-  if (E.isLeft(text)) return text;
-  let json: unknown;
-  try {
-    json = JSON.parse(text.right);
-  } catch (e) {
-    return E.left(fail(`${path}: invalid JSON (${e instanceof Error ? e.message : 'parse error'})`));
-  }
-  return E.mapLeft((m: string) => fail(`${path}: ${m}`))(decodeTrajectory(json));
+  const json = await readJson(path);
+  if (E.isLeft(json)) return json;
+  return E.mapLeft((m: string) => fail(`${path}: ${m}`))(decodeTrajectory(json.right));
 };
 
 /** Runs a session and formats its result for the terminal. */

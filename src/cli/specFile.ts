@@ -30,18 +30,27 @@ export const loadModelSpec = async (path: string): Promise<E.Either<CliError, Mo
 };
 
 /**
+ * Reads a JSON file; unreadable files and invalid JSON are one-line errors naming the file.
+ * @example await readJson('examples/data/spiral.json')
+ */
+export const readJson = async (path: string): Promise<E.Either<CliError, unknown>> => {
+  const text = await readText(path);
+  if (E.isLeft(text)) return text;
+  try {
+    return E.right(JSON.parse(text.right) as unknown);
+  } catch (e) {
+    return E.left(fail(`${path}: invalid JSON (${e instanceof Error ? e.message : 'parse error'})`));
+  }
+};
+
+/**
  * Reads a JSON object of named tensors (nested arrays or numbers), e.g. `{"y": [[2, 0]], "t": 0}`.
  * @example await loadValues('inputs.json')
  */
 export const loadValues = async (path: string): Promise<E.Either<CliError, Readonly<Record<string, F64Tensor>>>> => {
-  const text = await readText(path);
-  if (E.isLeft(text)) return text;
-  let json: unknown;
-  try {
-    json = JSON.parse(text.right);
-  } catch (e) {
-    return E.left(fail(`${path}: invalid JSON (${e instanceof Error ? e.message : 'parse error'})`));
-  }
+  const parsed = await readJson(path);
+  if (E.isLeft(parsed)) return parsed;
+  const json = parsed.right;
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return E.left(fail(`${path}: expected an object of named values, e.g. {"y": [[2, 0]]}`));
   const out: Record<string, F64Tensor> = Object.create(null) as Record<string, F64Tensor>;
   const errors: string[] = [];

@@ -81,8 +81,11 @@ export const rules: readonly Rule[] = [
   { name: 'concat of one', rewrite: (n) => (n.kind === 'concat' && n.xs.length === 1 ? n.xs[0] : undefined) },
 ];
 
-/** Rebuilds `n` over new children (interning returns `n` itself when nothing changed). */
-const rebuild = (n: Node, kids: readonly Node[]): Node => {
+/**
+ * Rebuilds `n` over new children (interning returns `n` itself when nothing changed).
+ * @example rebuild(n, children(n)) === n
+ */
+export const rebuild = (n: Node, kids: readonly Node[]): Node => {
   const [a, b] = kids as [Node, Node];
   const r = ((): E.Either<string, Node> => {
     switch (n.kind) {
