@@ -9,6 +9,7 @@ import * as X from '../../src/dsl/expr.ts';
 import { nodeKinds, type Node, type NodeKind, type NodeOf } from '../../src/dsl/node.ts';
 import { binaryOps, reduceOps, unaryOps, type BinaryOp, type ReduceOp, type UnaryOp } from '../../src/dsl/ops.ts';
 import { sym, type Shape } from '../../src/dsl/shape.ts';
+import type { WindowSpec } from '../../src/dsl/window.ts';
 import { vjp, vjpSweep } from '../../src/adjoint/vjp.ts';
 import { isZero } from '../../src/adjoint/vjpRules.ts';
 import * as B from '../../src/adjoint/build.ts';
@@ -104,6 +105,13 @@ for (const op of reduceOps) {
   });
 }
 
+/** Windows on a 4×5 image: plain, strided with uneven padding, dilated, overlapping pads. */
+const windowCases: readonly WindowSpec[] = [
+  { kernel: 3, padding: 1 },
+  { kernel: [3, 2], strides: [2, 1], padding: [1, 0, 1, 1] },
+  { kernel: 2, dilation: 2, strides: [1, 2], padding: [0, 1, 2, 0] },
+];
+
 /** For each node kind: cases building an expression of that kind from random variables. */
 const kindCases: { readonly [K in NodeKind]: (r: Rng) => readonly { outs: readonly Node[]; vars: readonly V[] }[] } = {
   const: (r) => {
@@ -127,7 +135,15 @@ const kindCases: { readonly [K in NodeKind]: (r: Rng) => readonly { outs: readon
     const x = v(r, 'x', [Bt, 3]);
     const w = v(r, 'w', [3, 4]);
     const m = v(r, 'm', [3, 3]);
-    return [{ outs: [X.matmul(x.e, w.e).node], vars: [x, w] }, { outs: [X.matmul(m.e, m.e).node], vars: [m] }];
+    // Batched: a stack times a shared matrix (named and numeric leading dims, merged rows in the
+    // weight VJP), a matrix times a stack, and stack by stack.
+    const s = v(r, 's', [Bt, 2, 3, 4]), t = v(r, 't', [2, 3, 2, 4]), u = v(r, 'u', [Bt, 4, 3]), p = v(r, 'p', [2, 4]);
+    const k = v(r, 'k', [4, 3]);
+    return [
+      { outs: [X.matmul(x.e, w.e).node], vars: [x, w] }, { outs: [X.matmul(m.e, m.e).node], vars: [m] },
+      { outs: [X.matmulChecked(s.e, k.e).node], vars: [s, k] }, { outs: [X.matmulChecked(t.e, k.e).node], vars: [t, k] },
+      { outs: [X.matmulChecked(p.e, u.e).node], vars: [p, u] }, { outs: [X.matmulChecked(u.e, X.reshape(x.e, [Bt, 3, 1])).node], vars: [u, x] },
+    ];
   },
   reduce: (r) => {
     const x = v(r, 'x', [Bt, 4]);
@@ -172,6 +188,15 @@ const kindCases: { readonly [K in NodeKind]: (r: Rng) => readonly { outs: readon
       { outs: [X.slice(x.e, [0, 0, 0], [Bt, 5, 4]).node], vars: [x] },
     ];
   },
+  patches: (r) => windowCases.map((w) => {
+    const x = v(r, 'x', [Bt, 4, 5, 2]);
+    return { outs: [X.patches(x.e, w).node], vars: [x] };
+  }),
+  unpatches: (r) => windowCases.map((w) => {
+    const grid = X.patches(X.input('probe', [Bt, 4, 5, 2]), w).shape;
+    const y = v(r, 'y', grid);
+    return { outs: [X.unpatches(y.e, w, [4, 5]).node], vars: [y] };
+  }),
 };
 
 for (const kind of nodeKinds) {

@@ -15,6 +15,7 @@ import { binaryOps, isBinaryOp, isUnaryOp, reduceOps, unaryOps, type Role } from
 import * as X from '../../src/dsl/expr.ts';
 import { param } from '../../src/dsl/params.ts';
 import { isSym, sym, type Dim, type Shape } from '../../src/dsl/shape.ts';
+import { makeWindow } from '../../src/dsl/window.ts';
 
 const must = <T>(r: E.Either<string, T>): T => {
   if (E.isLeft(r)) throw new Error(`jsonExpr arbitrary: ${r.left}`);
@@ -39,7 +40,9 @@ const pick = <T>(xs: readonly T[], i: number): T => xs[i % xs.length] as T;
 /** One step: which op, two operand picks and a free number for attributes. */
 export type Step = readonly [number, number, number, number];
 
-const structural = ['matmul', 'reduce', 'reshape', 'broadcast', 'transpose', 'concat', 'slice', 'const', 'scalar'] as const;
+const structural = [
+  'matmul', 'reduce', 'reshape', 'broadcast', 'transpose', 'concat', 'slice', 'const', 'scalar', 'patches', 'unpatches',
+] as const;
 const opNames = [...unaryOps, ...binaryOps, ...structural] as const;
 
 const constant = (k: number): E.Either<string, Node> => {
@@ -67,6 +70,21 @@ const apply = (op: (typeof opNames)[number], x: Node, y: Node, k: number): E.Eit
       const begin = x.shape.map((d) => (isSym(d) || d === 0 ? 0 : k % d));
       const size = x.shape.map((d, i): Dim => (isSym(d) ? d : d - (begin[i] as number)));
       return C.slice(x, begin, size);
+    }
+    case 'patches':
+    case 'unpatches': {
+      // A matrix [d0, d1] as a one-row image [d0, 1, d1, 1]; the window varies with k.
+      const [d0, d1] = x.shape;
+      if (rank !== 2 || d0 === undefined || typeof d1 !== 'number' || d1 === 0) return E.left('not a matrix');
+      const image = C.reshape(x, [d0, 1, d1, 1]);
+      if (E.isLeft(image)) return image;
+      const stride = 1 + (k % 2);
+      if (op === 'unpatches') {
+        const w = makeWindow({ kernel: [1, 1], strides: [1, stride] });
+        return E.isLeft(w) ? w : C.unpatches(image.right, w.right, [1, (d1 - 1) * stride + 1]);
+      }
+      const w = makeWindow({ kernel: [1, 1 + ((k >> 1) % 3)], strides: [1, stride], padding: [0, 0, (k >> 3) % 2, (k >> 4) % 3] });
+      return E.isLeft(w) ? w : C.patches(image.right, w.right);
     }
     case 'const': return constant(k);
     case 'scalar': return E.right(C.scalar(pick(specials, k)));

@@ -155,7 +155,8 @@ test('for a 2-D, 64-hidden tanh MLP the closed form has fewer nodes and less ari
       case 'const': case 'var': case 'reshape': return acc;
       case 'matmul': return acc + size(n.x.shape) * size([n.shape[1] ?? 1]);
       case 'reduce': return acc + size(n.x.shape);
-      case 'unary': case 'binary': case 'broadcast': case 'transpose': case 'concat': case 'slice': return acc + size(n.shape);
+      case 'unary': case 'binary': case 'broadcast': case 'transpose': case 'concat': case 'slice': case 'patches':
+      case 'unpatches': return acc + size(n.shape);
     }
   }, 0);
   const cClosed = flops([f.node, closed.node]), cExact = flops([f.node, exact.node]), cF = flops([f.node]);

@@ -13,6 +13,7 @@ import * as X from '../../src/dsl/expr.ts';
 import { nodeKinds, type Node, type NodeKind, type VarNode } from '../../src/dsl/node.ts';
 import { binaryOps, reduceOps, unaryOps } from '../../src/dsl/ops.ts';
 import { sym, type Shape } from '../../src/dsl/shape.ts';
+import type { WindowSpec } from '../../src/dsl/window.ts';
 import { binaryF64, evalF64, unaryF64, type F64Env } from '../../src/interp/evalF64.ts';
 import { compileKernel, formatKernelError, kernelFn, type Kernel } from '../../src/interp/kernel/index.ts';
 import { auditSource, ident } from '../../src/interp/kernel/js.ts';
@@ -129,6 +130,16 @@ for (const op of reduceOps) {
   });
 }
 
+/** Windows and image sizes: padded, valid (no zero fill), strided and dilated, 1×1, larger than the image. */
+const kernelWindows: readonly (readonly [WindowSpec, number, number])[] = [
+  [{ kernel: 3, padding: 1 }, 5, 6],
+  [{ kernel: 3 }, 5, 6],
+  [{ kernel: [2, 3], strides: [2, 1], padding: [0, 1, 2, 0] }, 5, 6],
+  [{ kernel: 2, dilation: 2, strides: 2, padding: 1 }, 5, 6],
+  [{ kernel: 1 }, 4, 4],
+  [{ kernel: 3, padding: 1 }, 2, 1],
+];
+
 /** One or more expressions per node kind; the record fails to compile when a kind is added. */
 const kindCases: { readonly [K in NodeKind]: () => readonly X.Expr<Shape>[] } = {
   const: () => [X.tensor([1, -0, NaN, 4], [2, 2]), X.scalar(-0)],
@@ -138,7 +149,15 @@ const kindCases: { readonly [K in NodeKind]: () => readonly X.Expr<Shape>[] } = 
   matmul: () => {
     const mm = (m: number, k: number, n: number) => X.matmul(X.input(`x${m}_${k}`, [m, k]), X.input(`w${k}_${n}`, [k, n]));
     return [mm(3, 2, 50), mm(3, 50, 2), mm(5, 12, 13), mm(1, 9, 9), mm(4, 0, 3), mm(2, 3, 1),
-      X.matmul(X.input('z', [B, 3]), X.tensor([1, 2, 3, 4, 5, 6], [3, 2]))];
+      X.matmul(X.input('z', [B, 3]), X.tensor([1, 2, 3, 4, 5, 6], [3, 2])),
+      // Batched, in every schedule: a stack times a shared matrix (folded into one product), a
+      // matrix times a stack, stack by stack; small k, small n, small m, general; a transposed stack.
+      ...([[2, 4, 5], [3, 12, 13], [9, 12, 2], [2, 12, 13]] as const).flatMap(([m, k, n]) => [
+        X.matmulChecked(X.input(`s${m}_${k}`, [B, 2, m, k]), X.input(`w${k}_${n}`, [k, n])),
+        X.matmulChecked(X.input(`x${m}_${k}`, [m, k]), X.input(`u${k}_${n}`, [B, k, n])),
+        X.matmulChecked(X.input(`t${m}_${k}`, [B, m, k]), X.input(`u${k}_${n}`, [B, k, n])),
+      ]),
+      X.matmulChecked(X.transpose(X.input('r', [B, 12, 3]), [0, 2, 1]), X.input('u12_13', [B, 12, 13]))];
   },
   reduce: () => [X.sumAxis(X.input('x', [B, 3]), 1), X.meanAxes(X.input('x', [B, 3]), [0], true)],
   reshape: () => {
@@ -160,6 +179,9 @@ const kindCases: { readonly [K in NodeKind]: () => readonly X.Expr<Shape>[] } = 
     const z = X.input('z', [3, 4, 5]);
     return [X.slice(z, [1, 0, 2], [2, 4, 3]), X.slice(z, [0, 3, 0], [3, 1, 5]), X.slice(X.input('x', [B, 3]), [0, 1], [B, 2])];
   },
+  patches: () => kernelWindows.map(([w, h, wd]) => X.patches(X.input(`x${h}_${wd}`, [B, h, wd, 3]), w)),
+  unpatches: () => kernelWindows.map(([w, h, wd], i) =>
+    X.unpatches(X.input(`c${i}`, X.patches(X.input('probe', [B, h, wd, 3]), w).shape), w, [h, wd])),
 };
 
 for (const kind of nodeKinds) {

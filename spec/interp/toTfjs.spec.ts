@@ -172,6 +172,30 @@ for (const backend of available) {
       agree('slice named', [X.slice(X.concat([y, z], 1), [0, 1], [B, 3]).node], yz);
     });
 
+    test('batched matmul, patches and unpatches (padded, strided, dilated), with ±∞ and NaN kept in place', () => {
+      const r = rng(17);
+      const s = X.input('s', [B, 2, 3, 4]), w = X.input('w', [4, 5]), m = X.input('m', [3, 4]), u = X.input('u', [B, 4, 5]);
+      const t = X.input('t', [B, 3, 4]);
+      const v = X.input('v', [B, 2, 4, 2]);
+      agree('batched matmul', [X.matmulChecked(s, w).node, X.matmulChecked(m, u).node, X.matmulChecked(t, u).node,
+        X.matmulChecked(s, v).node],
+      { s: f64(r(72), [3, 2, 3, 4]), w: f64(r(20), [4, 5]), m: f64(r(12), [3, 4]), u: f64(r(60), [3, 4, 5]),
+        t: f64(r(36), [3, 3, 4]), v: f64(r(48), [3, 2, 4, 2]) });
+      const x = X.input('x', [B, 5, 6, 3]);
+      const windows = [{ kernel: 3, padding: 1 }, { kernel: [2, 3], strides: [2, 1], padding: [0, 1, 2, 0] },
+        { kernel: 2, dilation: 2, strides: 2, padding: 1 }, { kernel: 1 }] as const;
+      const data = r(180);
+      data[7] = Infinity;
+      data[50] = NaN;
+      data[99] = -Infinity;
+      for (const [i, win] of windows.entries()) {
+        const cols = X.patches(x, win);
+        const c = X.input('c', cols.shape);
+        agree(`patches ${i}`, [cols.node], { x: f64(data, [2, 5, 6, 3]) });
+        agree(`unpatches ${i}`, [X.unpatches(c, win, [5, 6]).node], { c: f64(r(sizeOf(cols.shape.map((d) => (d === B ? 2 : d)) as number[])), [2, ...cols.shape.slice(1)] as number[]) });
+      }
+    });
+
     test('constants and inputs as roots are returned as fresh tensors', () => {
       const x = X.input('x', [2]);
       const k = X.tensor([1, -2, 3], [3]);

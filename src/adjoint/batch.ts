@@ -3,9 +3,10 @@
  * axis 0) treats rows independently, i.e. row `b` of `f` depends only on row `b` of `z`. It
  * follows the batch axis of `z` through every node that depends on `z` and fails at the first
  * node that mixes rows (a reduction over the batch axis, a matmul contracting over it or
- * multiplying two batch-dependent operands, a reshape or slice that splits it, a concat along
- * it, two operands whose batch axes do not line up). One linear pass; conservative: a function
- * it accepts is row-wise, a function it rejects may still be row-wise in exotic ways.
+ * multiplying two batch-dependent operands other than stack by stack, a reshape or slice that
+ * splits it, a concat along it, windows sliding over it, two operands whose batch axes do not
+ * line up). One linear pass; conservative: a function it accepts is row-wise, a function it
+ * rejects may still be row-wise in exotic ways.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { children, type Node } from '../dsl/node.ts';
@@ -42,10 +43,18 @@ const axisOf = (n: Node, kids: readonly (number | undefined)[]): Axis => {
       return E.right(at as number);
     }
     case 'matmul': {
+      // Operand axes map to output axes aligned on the right; x's last and y's second-to-last
+      // axes are contracted. Two dependent operands are row-wise only when both batch axes are
+      // the same leading (stacking) axis: then each product pairs one row with the same row.
+      const r = n.shape.length, xr = n.x.shape.length, yr = n.y.shape.length;
       const [px, py] = kids;
-      if (px !== undefined && py !== undefined) return mixes(n, 'multiplies two batch-dependent matrices');
-      if (px !== undefined) return px === 0 ? E.right(0) : mixes(n, 'contracts over the batch axis');
-      return py === 1 ? E.right(1) : mixes(n, 'contracts over the batch axis');
+      if (px !== undefined && py !== undefined) {
+        const ax = px + r - xr;
+        return ax === py + r - yr && px < xr - 2 && py < yr - 2 ? E.right(ax) : mixes(n, 'multiplies two batch-dependent matrices');
+      }
+      if (px !== undefined) return px === xr - 1 ? mixes(n, 'contracts over the batch axis') : E.right(px + r - xr);
+      const q = py as number;
+      return q === yr - 2 ? mixes(n, 'contracts over the batch axis') : E.right(q + r - yr);
     }
     case 'reduce': {
       const q = p as number;
@@ -70,6 +79,10 @@ const axisOf = (n: Node, kids: readonly (number | undefined)[]): Axis => {
       const q = p as number;
       return n.begin[q] === 0 && n.shape[q] === n.x.shape[q] ? E.right(q) : mixes(n, 'slices the batch axis');
     }
+    case 'patches':
+    case 'unpatches':
+      // Windows slide over H and W within each image N: row-wise when the batch axis is N.
+      return p === 0 ? E.right(0) : mixes(n, `slides windows over the batch axis (axis ${String(p)}, not N)`);
   }
 };
 

@@ -10,6 +10,7 @@ import * as C from '../dsl/construct.ts';
 import type { Node } from '../dsl/node.ts';
 import type { BinaryOp, ReduceOp, UnaryOp } from '../dsl/ops.ts';
 import { broadcastsTo, formatShape, shapeEq, staticSize, type Dim, type Shape } from '../dsl/shape.ts';
+import type { Window2d } from '../dsl/window.ts';
 
 const must = <T>(what: string, r: E.Either<string, T>): T => {
   if (E.isLeft(r)) throw new Error(`bug: adjoint rule built an ill-shaped ${what}: ${r.left}`);
@@ -36,6 +37,19 @@ export const neg = (x: Node): Node => un('neg', x);
 export const mm = (x: Node, y: Node): Node => must('matmul', C.matmul(x, y));
 /** Matrix transpose (or any permutation). @example transpose(W) // [N,M] */
 export const transpose = (x: Node, perm?: readonly number[]): Node => must('transpose', C.transpose(x, perm));
+/**
+ * Swaps the last two axes: the transpose of every matrix of a stack (`transpose` on a matrix).
+ * @example swapLast(x /* [B,49,576] *\/) // [B,576,49]
+ */
+export const swapLast = (x: Node): Node => {
+  const r = x.shape.length;
+  return transpose(x, x.shape.map((_, i) => (i < r - 2 ? i : i === r - 2 ? r - 1 : r - 2)));
+};
+/** im2col. @example patches(g, n.window) */
+export const patches = (x: Node, window: Window2d): Node => must('patches', C.patches(x, window));
+/** col2im onto an `H × W` image. @example unpatches(g, n.window, [7, 7]) */
+export const unpatches = (x: Node, window: Window2d, size: readonly [number, number]): Node =>
+  must('unpatches', C.unpatches(x, window, size));
 /** Reshape, keeping row-major order; `x` itself when the shape is equal. @example reshape(g, [B, 1]) */
 export const reshape = (x: Node, shape: Shape): Node =>
   shapeEq(x.shape, shape) ? x : must('reshape', C.reshape(x, shape));

@@ -153,6 +153,27 @@ const padSlice = (n: NodeOf<'slice'>, g: Node): Node => {
 };
 
 /**
+ * A stack of matrices `[…L, M, K]` with the leading dims after the last named one merged into
+ * the rows (`[batch,7,7,K]` → `[batch,49,K]`, `[4,7,K]` → `[28,K]`): the same rows, so a sum of
+ * products over the stack is unchanged, in fewer products.
+ */
+const mergeRows = (x: Node): Node => {
+  const s = x.shape, r = s.length;
+  let keep = 0;
+  for (let i = 0; i < r - 2; i++) if (typeof s[i] === 'string') keep = i + 1;
+  if (keep >= r - 2) return x;
+  const rows = s.slice(keep, r - 1).reduce<number>((a, d) => a * (d as number), 1);
+  return B.reshape(x, [...s.slice(0, keep), rows, s[r - 1] as Dim]);
+};
+
+/** `xᵀ g` per product; for a shared `y` the products are merged where possible, then summed by the caller. */
+const matmulWeightVjp = (x: Node, y: Node, g: Node): Node =>
+  y.shape.length === 2 ? B.mm(B.swapLast(mergeRows(x)), mergeRows(g)) : B.mm(B.swapLast(x), g);
+
+/** The numeric `[H, W]` of an NHWC image (checked numeric when its `patches` node was built). */
+const imageSize = (x: Node): readonly [number, number] => [x.shape[1] as number, x.shape[2] as number];
+
+/**
  * The table: a VJP rule for every node kind.
  * @example
  * const y = X.tanh(x);
@@ -163,9 +184,11 @@ export const vjpRules: { readonly [K in NodeKind]: KindRule<K> } = {
   var: () => [],
   unary: (n, g, need) => [need[0] === true ? unaryVjp[n.op](n.x, n, g) : Zero],
   binary: binaryRule,
+  // Batched: per product as for matrices; a shared (rank-2) operand sums over the products,
+  // after merging numeric leading dims into the rows (fewer, larger products).
   matmul: (n, g, need) => [
-    need[0] === true ? B.mm(g, B.transpose(n.y)) : Zero,
-    need[1] === true ? B.mm(B.transpose(n.x), g) : Zero,
+    need[0] === true ? B.unbroadcast(B.mm(g, B.swapLast(n.y)), n.x.shape) : Zero,
+    need[1] === true ? B.unbroadcast(matmulWeightVjp(n.x, n.y, g), n.y.shape) : Zero,
   ],
   reduce: (n, g, need) => [need[0] === true ? reduceVjp[n.op](n, B.reshape(g, keptShape(n))) : Zero],
   reshape: (n, g, need) => [need[0] === true ? B.reshape(g, n.x.shape) : Zero],
@@ -186,6 +209,9 @@ export const vjpRules: { readonly [K in NodeKind]: KindRule<K> } = {
     });
   },
   slice: (n, g, need) => [need[0] === true ? padSlice(n, g) : Zero],
+  // Linear and adjoint to each other, so each one's VJP is the other (and so on for higher orders).
+  patches: (n, g, need) => [need[0] === true ? B.unpatches(g, n.window, imageSize(n.x)) : Zero],
+  unpatches: (n, g, need) => [need[0] === true ? B.patches(g, n.window) : Zero],
 };
 
 /**
@@ -205,5 +231,7 @@ export const applyVjpRule = (n: Node, g: Node, need: readonly boolean[]): readon
     case 'transpose': return vjpRules.transpose(n, g, need);
     case 'concat': return vjpRules.concat(n, g, need);
     case 'slice': return vjpRules.slice(n, g, need);
+    case 'patches': return vjpRules.patches(n, g, need);
+    case 'unpatches': return vjpRules.unpatches(n, g, need);
   }
 };

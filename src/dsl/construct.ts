@@ -6,14 +6,15 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { intern } from './intern.ts';
 import type {
-  BinaryNode, BroadcastNode, ConcatNode, ConstNode, MatmulNode, Node, ReduceNode, ReshapeNode,
-  SliceNode, TransposeNode, UnaryNode, VarNode,
+  BinaryNode, BroadcastNode, ConcatNode, ConstNode, MatmulNode, Node, PatchesNode, ReduceNode, ReshapeNode,
+  SliceNode, TransposeNode, UnaryNode, UnpatchesNode, VarNode,
 } from './node.ts';
 import type { BinaryOp, ReduceOp, Role, UnaryOp } from './ops.ts';
 import {
   broadcastShapes, broadcastsTo, formatShape, isSym, isValidDim, shapeEq, sizeSignature,
   staticSize, type Dim, type Shape,
 } from './shape.ts';
+import { formatWindow, patchGrid, windowKey, type Window2d } from './window.ts';
 
 const frozen = <T>(xs: readonly T[]): readonly T[] => Object.freeze(xs.slice());
 const numKey = (v: number): string => (Object.is(v, -0) ? '-0' : String(v));
@@ -68,16 +69,72 @@ export const binary = (op: BinaryOp, x: Node, y: Node): E.Either<string, BinaryN
   return E.right(intern(`b|${op}|${x.id}|${y.id}`, { kind: 'binary', op, x, y, shape: frozen(s.right) }));
 };
 
-/** Matrix product `[M,K] × [K,N] → [M,N]`. @example matmul(y, W1) */
+/**
+ * Matrix product `[M,K] × [K,N] → [M,N]`, batched over leading dims: `[…L,M,K] × [K,N]`,
+ * `[M,K] × […L,K,N]` and `[…L,M,K] × […L,K,N]` give `[…L,M,N]` (leading dims equal or absent,
+ * never stretched).
+ * @example matmul(y, W1)
+ * @example matmul(patchRows /* [batch,49,576] *\/, filter /* [576,64] *\/) // [batch,49,64]
+ */
 export const matmul = (x: Node, y: Node): E.Either<string, MatmulNode> => {
-  const [m, k1] = x.shape;
-  const [k2, n] = y.shape;
-  if (x.shape.length !== 2 || y.shape.length !== 2 || m === undefined || k1 === undefined ||
-      k2 === undefined || n === undefined)
-    return E.left(`matmul needs two matrices, got ${formatShape(x.shape)} × ${formatShape(y.shape)}`);
-  if (k1 !== k2)
-    return E.left(`matmul inner dimensions differ (${formatShape(x.shape)} × ${formatShape(y.shape)})`);
-  return E.right(intern(`mm|${x.id}|${y.id}`, { kind: 'matmul', x, y, shape: frozen([m, n]) }));
+  const xr = x.shape.length, yr = y.shape.length;
+  const pair = `${formatShape(x.shape)} × ${formatShape(y.shape)}`;
+  const m = x.shape[xr - 2], k1 = x.shape[xr - 1], k2 = y.shape[yr - 2], n = y.shape[yr - 1];
+  if (m === undefined || k1 === undefined || k2 === undefined || n === undefined)
+    return E.left(`matmul needs two matrices, got ${pair}`);
+  if (k1 !== k2) return E.left(`matmul inner dimensions differ (${pair})`);
+  const lx = x.shape.slice(0, -2), ly = y.shape.slice(0, -2);
+  if (lx.length > 0 && ly.length > 0 && !shapeEq(lx, ly))
+    return E.left(`matmul leading (batch) dimensions differ (${pair}); each operand needs the same leading dims or none`);
+  const shape = [...(lx.length > 0 ? lx : ly), m, n];
+  return E.right(intern(`mm|${x.id}|${y.id}`, { kind: 'matmul', x, y, shape: frozen(shape) }));
+};
+
+/** The numeric `[H, W, C]` of an NHWC image, or why `x` is not one. */
+const imageDims = (op: string, x: Node): E.Either<string, readonly [Dim, number, number, number]> => {
+  const [n, h, w, c] = x.shape;
+  if (x.shape.length !== 4 || n === undefined || h === undefined || w === undefined || c === undefined)
+    return E.left(`${op}: needs an NHWC tensor [N,H,W,C], got ${formatShape(x.shape)}`);
+  if (isSym(h) || isSym(w) || isSym(c))
+    return E.left(`${op}: H, W and C of ${formatShape(x.shape)} must be numeric (only N may be named)`);
+  return E.right([n, h, w, c]);
+};
+
+/**
+ * im2col: `[N,H,W,C] → [N,H',W',kh·kw·C]`, each output row the window's pixels in (i, j, c)
+ * row-major order, zeros where the window overhangs the image.
+ * @example patches(x /* [batch,7,7,64] *\/, window /* 3×3, pad 1 *\/) // [batch,7,7,576]
+ */
+export const patches = (x: Node, window: Window2d): E.Either<string, PatchesNode> => {
+  const dims = imageDims('patches', x);
+  if (E.isLeft(dims)) return dims;
+  const [n, h, w, c] = dims.right;
+  const grid = patchGrid(window, h, w);
+  if (E.isLeft(grid)) return E.left(`patches: ${grid.left}`);
+  const shape = [n, grid.right[0], grid.right[1], window.kernel[0] * window.kernel[1] * c];
+  return E.right(intern(`pt|${x.id}|${windowKey(window)}`, { kind: 'patches', x, window, shape: frozen(shape) }));
+};
+
+/**
+ * col2im, the adjoint of `patches`: `[N,H',W',kh·kw·C] → [N,H,W,C]` for an `H × W` image,
+ * summing the contributions of overlapping windows.
+ * @example unpatches(cols /* [batch,7,7,576] *\/, window /* 3×3, pad 1 *\/, [7, 7]) // [batch,7,7,64]
+ */
+export const unpatches = (x: Node, window: Window2d, size: readonly [number, number]): E.Either<string, UnpatchesNode> => {
+  const dims = imageDims('unpatches', x);
+  if (E.isLeft(dims)) return dims;
+  const [n, ph, pw, k] = dims.right;
+  const [h, w] = size;
+  if (!isValidDim(h) || !isValidDim(w)) return E.left(`unpatches: invalid image size [${size.join(',')}]`);
+  const taps = window.kernel[0] * window.kernel[1];
+  if (k % taps !== 0)
+    return E.left(`unpatches: ${k} columns are not a multiple of the ${taps} taps of window ${formatWindow(window)}`);
+  const grid = patchGrid(window, h, w);
+  if (E.isLeft(grid)) return E.left(`unpatches: ${grid.left}`);
+  if (grid.right[0] !== ph || grid.right[1] !== pw)
+    return E.left(`unpatches: window ${formatWindow(window)} on a ${h}×${w} image has ${grid.right.join('×')} positions, but the input has ${ph}×${pw}`);
+  const shape = [n, h, w, k / taps];
+  return E.right(intern(`upt|${x.id}|${windowKey(window)}|${h},${w}`, { kind: 'unpatches', x, window, shape: frozen(shape) }));
 };
 
 const normAxes = (op: string, axes: readonly number[], rank: number): E.Either<string, number[]> => {

@@ -9,6 +9,7 @@ import * as C from './construct.ts';
 import type { Node } from './node.ts';
 import type { BinaryOp, ReduceOp, Role, UnaryOp } from './ops.ts';
 import type { Dim, Shape } from './shape.ts';
+import { makeWindow, type WindowSpec } from './window.ts';
 
 /** An expression of shape `S`. `shape` doubles as the phantom type member. */
 export interface Expr<S extends Shape> {
@@ -133,6 +134,23 @@ export const matmul = <M extends Dim, K extends Dim, N extends Dim>(
   y: Expr<readonly [NoInfer<K>, N]>,
 ): Expr<readonly [M, N]> => wrap(orThrow(C.matmul(x.node, y.node)));
 
+/**
+ * A stack of matrices times one matrix: `[…L, M, K] × [K, N] → […L, M, N]` (a product per
+ * leading index, the right operand shared).
+ * @example batchMatmul(patches /* [B,7,7,576] *\/, W /* [576,64] *\/) // Expr<[B,7,7,64]>
+ */
+export const batchMatmul = <const L extends readonly Dim[], M extends Dim, K extends Dim, N extends Dim>(
+  x: Expr<readonly [...L, M, K]>,
+  y: Expr<readonly [NoInfer<K>, N]>,
+): Expr<readonly [...L, M, N]> => wrap(orThrow(C.matmul(x.node, y.node)));
+
+/**
+ * Any matrix product, checked at run time: `[…L,M,K] × […L,K,N]`, leading dims equal or absent.
+ * @throws when the inner or leading dims do not match
+ * @example matmulChecked(a /* [B,3,4] *\/, b /* [B,4,5] *\/) // [B,3,5]
+ */
+export const matmulChecked = (x: Expr<Shape>, y: Expr<Shape>): Expr<Shape> => wrap(orThrow(C.matmul(x.node, y.node)));
+
 /** Matrix transpose. @example transposeM(W) // [N,M] */
 export const transposeM = <M extends Dim, N extends Dim>(x: Expr<readonly [M, N]>): Expr<readonly [N, M]> =>
   wrap(orThrow(C.transpose(x.node, [1, 0])));
@@ -193,3 +211,26 @@ export const withShape = <const S extends Shape>(x: Expr<Shape>, shape: S): Expr
 /** Reduce op helper for generic code. */
 export const reduceBy = (op: ReduceOp, x: Expr<Shape>, axes?: readonly number[], keepDims = false): Expr<Shape> =>
   wrap(orThrow(C.reduce(op, x.node, axes, keepDims)));
+
+// ---------- windows over NHWC images ----------
+
+/** An NHWC image batch `[N, H, W, C]`: only N may be a named dim. */
+export type NHWC<N extends Dim = Dim> = readonly [N, number, number, number];
+
+/**
+ * im2col: `[N,H,W,C] → [N,H',W',kh·kw·C]`, each output row one window's pixels in (i, j, c)
+ * order, zeros outside the image.
+ * @throws when the window is invalid or does not fit the padded image
+ * @example patches(x /* [B,7,7,64] *\/, { kernel: 3, padding: 1 }) // [B,7,7,576]
+ */
+export const patches = <N extends Dim>(x: Expr<NHWC<N>>, window: WindowSpec): Expr<NHWC<N>> =>
+  wrap(orThrow(C.patches(x.node, orThrow(makeWindow(window)))));
+
+/**
+ * col2im, the adjoint of `patches`: `[N,H',W',kh·kw·C] → [N,H,W,C]` for an `H × W` image,
+ * overlapping windows summed.
+ * @throws when the window, the image size and the input's grid disagree
+ * @example unpatches(cols /* [B,7,7,576] *\/, { kernel: 3, padding: 1 }, [7, 7]) // [B,7,7,64]
+ */
+export const unpatches = <N extends Dim>(x: Expr<NHWC<N>>, window: WindowSpec, size: readonly [number, number]): Expr<NHWC<N>> =>
+  wrap(orThrow(C.unpatches(x.node, orThrow(makeWindow(window)), size)));

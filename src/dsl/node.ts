@@ -5,6 +5,7 @@
  */
 import type { BinaryOp, ReduceOp, Role, UnaryOp } from './ops.ts';
 import type { Dim, Shape } from './shape.ts';
+import type { Window2d } from './window.ts';
 
 interface NodeBase {
   /** Unique while the node is alive; interpreters memoize by it. */
@@ -35,7 +36,11 @@ export interface BinaryNode extends NodeBase {
   readonly x: Node;
   readonly y: Node;
 }
-/** `[M,K] × [K,N] → [M,N]`. */
+/**
+ * `[…L, M, K] × […L, K, N] → […L, M, N]`: a matrix product per leading (batch) index, like
+ * numpy's `matmul`, except that leading dims are never stretched: each operand has the output's
+ * leading dims or none (rank 2), and a rank-2 operand is shared by every batch index.
+ */
 export interface MatmulNode extends NodeBase {
   readonly kind: 'matmul';
   readonly x: Node;
@@ -78,6 +83,26 @@ export interface SliceNode extends NodeBase {
   readonly begin: readonly number[];
 }
 
+/**
+ * im2col: `x` `[N, H, W, C]` (NHWC) → `[N, H', W', kh·kw·C]`; output element
+ * `[n, p, q, (i·kw + j)·C + c]` is `x[n, p·sh + i·dh − top, q·sw + j·dw − left, c]`, or 0 outside
+ * the image. Linear; its adjoint is `unpatches` with the same window.
+ */
+export interface PatchesNode extends NodeBase {
+  readonly kind: 'patches';
+  readonly x: Node;
+  readonly window: Window2d;
+}
+/**
+ * col2im, the exact transpose of `patches` for the same window and image shape `[N, H, W, C]`
+ * (the node's shape): `[N, H', W', kh·kw·C] → [N, H, W, C]`, overlapping contributions summed.
+ */
+export interface UnpatchesNode extends NodeBase {
+  readonly kind: 'unpatches';
+  readonly x: Node;
+  readonly window: Window2d;
+}
+
 export type Node =
   | ConstNode
   | VarNode
@@ -89,7 +114,9 @@ export type Node =
   | BroadcastNode
   | TransposeNode
   | ConcatNode
-  | SliceNode;
+  | SliceNode
+  | PatchesNode
+  | UnpatchesNode;
 
 export type NodeKind = Node['kind'];
 export type NodeOf<K extends NodeKind> = Extract<Node, { readonly kind: K }>;
@@ -97,7 +124,7 @@ export type NodeOf<K extends NodeKind> = Extract<Node, { readonly kind: K }>;
 /** Every node kind, for exhaustive tables and tests. */
 export const nodeKinds: readonly NodeKind[] = [
   'const', 'var', 'unary', 'binary', 'matmul', 'reduce', 'reshape', 'broadcast', 'transpose',
-  'concat', 'slice',
+  'concat', 'slice', 'patches', 'unpatches',
 ];
 
 /**
@@ -115,6 +142,8 @@ export const children = (n: Node): readonly Node[] => {
     case 'broadcast':
     case 'transpose':
     case 'slice':
+    case 'patches':
+    case 'unpatches':
       return [n.x];
     case 'binary':
     case 'matmul':

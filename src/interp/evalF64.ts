@@ -11,6 +11,7 @@ import {
   binaryKernel, broadcastKernel, concatKernel, matmulKernel, reduceKernel, sliceKernel,
   transposeKernel,
 } from './f64Kernels.ts';
+import { patchesKernel, unpatchesKernel } from './f64Patches.ts';
 import { sizeOf, type F64Tensor } from './tensor.ts';
 import { applyAlgebra, freeVars, topoOrder, type Algebra } from './traverse.ts';
 
@@ -64,13 +65,15 @@ const algebra = (env: F64Env, sizes: ReadonlyMap<string, number>): Algebra<F64Te
       return { shape: (x as F64Tensor).shape, data: r };
     },
     binary: (n, [x, y]) => binaryKernel(binaryF64[n.op], x as F64Tensor, y as F64Tensor, res(n.shape)),
-    matmul: (_, [x, y]) => matmulKernel(x as F64Tensor, y as F64Tensor),
+    matmul: (n, [x, y]) => matmulKernel(x as F64Tensor, y as F64Tensor, res(n.shape)),
     reduce: (n, [x]) => reduceKernel(n.op, x as F64Tensor, n.axes, res(n.shape)),
     reshape: (n, [x]) => ({ shape: res(n.shape), data: (x as F64Tensor).data }),
     broadcast: (n, [x]) => broadcastKernel(x as F64Tensor, res(n.shape)),
     transpose: (n, [x]) => transposeKernel(x as F64Tensor, n.perm),
     concat: (n, xs) => concatKernel(xs, n.axis),
     slice: (n, [x]) => sliceKernel(x as F64Tensor, n.begin, res(n.shape)),
+    patches: (n, [x]) => patchesKernel(x as F64Tensor, n.window, res(n.shape)),
+    unpatches: (n, [x]) => unpatchesKernel(x as F64Tensor, n.window, res(n.shape)),
   };
 };
 

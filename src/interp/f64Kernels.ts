@@ -69,20 +69,29 @@ export const broadcastKernel = (a: F64Tensor, out: readonly number[]): F64Tensor
   return { shape: out, data: r };
 };
 
-/** `[M,K] × [K,N]`. @example matmulKernel(x, w) */
-export const matmulKernel = (a: F64Tensor, b: F64Tensor): F64Tensor => {
-  const [m, k] = a.shape as [number, number];
-  const n = b.shape[1] as number;
-  const r = new Float64Array(m * n);
+/**
+ * `[…L,M,K] × […L,K,N] → […L,M,N]`, a rank-2 operand shared by every leading index; `out` is the
+ * node's resolved shape. Each output sums over k in increasing order from 0.
+ * @example matmulKernel(x, w, [20, 50])
+ */
+export const matmulKernel = (a: F64Tensor, b: F64Tensor, out: readonly number[]): F64Tensor => {
+  const ar = a.shape.length, br = b.shape.length;
+  const m = a.shape[ar - 2] as number, k = a.shape[ar - 1] as number, n = b.shape[br - 1] as number;
+  const batch = sizeOf(out.slice(0, -2));
+  const aStep = ar > 2 ? m * k : 0, bStep = br > 2 ? k * n : 0;
+  const r = new Float64Array(batch * m * n);
   const ad = a.data, bd = b.data;
-  for (let i = 0; i < m; i++) {
-    for (let p = 0; p < k; p++) {
-      const aip = ad[i * k + p] as number;
-      const row = p * n, out = i * n;
-      for (let j = 0; j < n; j++) r[out + j] = (r[out + j] as number) + aip * (bd[row + j] as number);
+  for (let l = 0; l < batch; l++) {
+    const a0 = l * aStep, b0 = l * bStep, o0 = l * m * n;
+    for (let i = 0; i < m; i++) {
+      for (let p = 0; p < k; p++) {
+        const aip = ad[a0 + i * k + p] as number;
+        const row = b0 + p * n, o = o0 + i * n;
+        for (let j = 0; j < n; j++) r[o + j] = (r[o + j] as number) + aip * (bd[row + j] as number);
+      }
     }
   }
-  return { shape: [m, n], data: r };
+  return { shape: out, data: r };
 };
 
 /** Output shape (keepDims) and strides mapping input indices to reduced positions. */

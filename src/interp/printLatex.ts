@@ -10,6 +10,7 @@
 import type { ConstNode } from '../dsl/node.ts';
 import type { BinaryOp, ReduceOp, UnaryOp } from '../dsl/ops.ts';
 import { isSym, type Shape } from '../dsl/shape.ts';
+import { formatWindow, type Window2d } from '../dsl/window.ts';
 import {
   at, atom, frag, infix, makePlan, need, nestedList, Prec, render, wrapIf,
   type Frag, type Parens, type PrintOptions, type PrintRoot, type Printable,
@@ -144,6 +145,10 @@ const sliceRanges = (begin: readonly number[], size: Shape, from: Shape): string
     return b === 0 && s === from[i] ? '{:}' : `${b}{:}${typeof s === 'number' ? b + s : latexName(s)}`;
   }).join(', ');
 
+/** A window as a subscript: `3\times 3,\,\mathrm{stride}\ 2,\,\mathrm{pad}\ 1`. */
+const windowLatex = (w: Window2d): string =>
+  formatWindow(w, '\\times ').split(', ').map((part) => part.replace(/^([a-z]+) /, '\\mathrm{$1}\\ ')).join(',\\,');
+
 const latexAlgebra = (maxInline: number): Algebra<Frag> => ({
   const: (n) => constLatex(n, maxInline),
   var: (n) => atom(latexName(n.name)),
@@ -166,6 +171,9 @@ const latexAlgebra = (maxInline: number): Algebra<Frag> => ({
   slice: (n, a) =>
     frag(`${need(at(a, 0), Prec.postfix, P).s}\\left[${sliceRanges(n.begin, n.shape, n.x.shape)}\\right]`,
       Prec.postfix),
+  patches: (n, a) => bigOp('\\operatorname{patches}', windowLatex(n.window), [at(a, 0)]),
+  unpatches: (n, a) =>
+    bigOp('\\operatorname{unpatches}', `${windowLatex(n.window)},\\,${String(n.shape[1])}\\times ${String(n.shape[2])}`, [at(a, 0)]),
 });
 
 /**

@@ -11,6 +11,7 @@
 import type { ConstNode } from '../dsl/node.ts';
 import type { BinaryOp, ReduceOp, UnaryOp } from '../dsl/ops.ts';
 import { formatShape, isSym, type Shape } from '../dsl/shape.ts';
+import { formatWindow } from '../dsl/window.ts';
 import {
   at, atom, frag, infix, makePlan, need, nestedList, Prec, render, smallIntExponent, wrapIf,
   type Frag, type Parens, type Plan, type PrintOptions, type PrintRoot, type Printable,
@@ -141,6 +142,11 @@ const textAlgebra = (plan: Plan, st: Style): Algebra<Frag> => ({
   concat: (n, a) => atom(`concat([${a.map((f) => f.s).join(', ')}], axis=${n.axis})`),
   slice: (n, a) =>
     frag(`${need(at(a, 0), Prec.postfix, P).s}[${sliceRanges(n.begin, n.shape, n.x.shape)}]`, Prec.postfix),
+  patches: (n, a) => atom(`patches(${at(a, 0).s}, ${formatWindow(n.window, st.unicode ? '×' : 'x')})`),
+  unpatches: (n, a) => {
+    const times = st.unicode ? '×' : 'x';
+    return atom(`unpatches(${at(a, 0).s}, ${formatWindow(n.window, times)}, to ${String(n.shape[1])}${times}${String(n.shape[2])})`);
+  },
 });
 
 /**

@@ -100,6 +100,8 @@ export const rebuild = (n: Node, kids: readonly Node[]): Node => {
       case 'transpose': return C.transpose(a, n.perm);
       case 'concat': return C.concat(kids, n.axis);
       case 'slice': return C.slice(a, n.begin, n.shape);
+      case 'patches': return C.patches(a, n.window);
+      case 'unpatches': return C.unpatches(a, n.window, [n.shape[1] as number, n.shape[2] as number]);
     }
   })();
   if (E.isLeft(r)) throw new Error(`bug: rebuilding ${n.kind} failed: ${r.left}`);

@@ -10,6 +10,7 @@ import { children, type Node, type NodeOf } from '../dsl/node.ts';
 import type { BinaryOp, ReduceOp, UnaryOp } from '../dsl/ops.ts';
 import { isSym, resolveShape, type Shape } from '../dsl/shape.ts';
 import { bindVars, formatBindError, type BindError, type DimSizes } from './bind.ts';
+import { patchesTfjs, unpatchesTfjs } from './tfjsPatches.ts';
 import { applyAlgebra, freeVars, topoOrder, type Algebra } from './traverse.ts';
 
 /** The tfjs op of each unary op. Adding an op to `ops.ts` fails to compile until it is mapped. */
@@ -92,7 +93,10 @@ export interface TfjsProgram {
   readonly runOrThrow: (env: TfjsEnv, dims?: DimSizes) => tf.Tensor[];
   /** The variables the program reads, each once. */
   readonly inputs: readonly NodeOf<'var'>[];
-  /** Number of operation nodes evaluated per run (about one tfjs op each; `sign` takes four). */
+  /**
+   * Number of operation nodes evaluated per run (about one tfjs op each; `sign` takes four,
+   * `patches` and `unpatches` a few per kernel tap).
+   */
   readonly opCount: number;
   /**
    * Frees the uploaded constants; running the program afterwards throws. Idempotent.
@@ -113,7 +117,26 @@ type Kernel = (args: readonly tf.Tensor[], ctx: RunCtx) => tf.Tensor;
 interface Step {
   readonly kernel: Kernel;
   readonly inputs: readonly number[];
+  /** A transpose folded into every matmul that reads it: never computed. */
+  readonly skip?: boolean;
 }
+
+const isMatrixTranspose = (n: Node): n is NodeOf<'transpose'> => n.kind === 'transpose' && n.shape.length === 2 && n.perm[0] === 1;
+
+/**
+ * Matrix transposes read only by 2-D matmuls (and not roots): those matmuls read the untransposed
+ * tensor through `tf.matMul`'s transpose flags, which on the native backend is ~10× faster than
+ * materialising the transpose of a [4096, 64] activation (the adjoint's parameter gradients).
+ */
+const foldableTransposes = (order: readonly Node[], roots: readonly Node[]): ReadonlySet<number> => {
+  const ok = new Set(order.filter(isMatrixTranspose).map((n) => n.id));
+  for (const r of roots) ok.delete(r.id);
+  for (const n of order) {
+    const simpleMatmul = n.kind === 'matmul' && n.x.shape.length === 2 && n.y.shape.length === 2;
+    if (!simpleMatmul) for (const c of children(n)) ok.delete(c.id);
+  }
+  return ok;
+};
 
 const arg = (args: readonly tf.Tensor[], i: number): tf.Tensor => {
   const t = args[i];
@@ -157,7 +180,15 @@ const kernelRules = (uploaded: tf.Tensor[]): Algebra<Kernel> => ({
     const f = binaryTfjs[n.op];
     return (a) => f(arg(a, 0), arg(a, 1));
   },
-  matmul: () => (a) => tf.matMul(arg(a, 0), arg(a, 1)),
+  matmul: (n) => {
+    if (n.y.shape.length > 2 || n.x.shape.length === 2) return (a) => tf.matMul(arg(a, 0), arg(a, 1));
+    // A stack of matrices times one matrix: one 2-D product over all rows.
+    const shape = shapeResolver(n.shape);
+    return (a, ctx) => {
+      const x = arg(a, 0);
+      return tf.reshape(tf.matMul(tf.reshape(x, [-1, x.shape[x.shape.length - 1] as number]), arg(a, 1)), shape(ctx.dims));
+    };
+  },
   reduce: (n) => {
     if (n.axes.length === 0) return (a) => tf.clone(arg(a, 0));
     const f = reduceTfjs[n.op];
@@ -183,6 +214,14 @@ const kernelRules = (uploaded: tf.Tensor[]): Algebra<Kernel> => ({
     const size = n.shape.map((d) => (isSym(d) ? -1 : d));
     return (a) => tf.slice(arg(a, 0), begin, size);
   },
+  patches: (n) => {
+    const shape = shapeResolver(n.shape);
+    return (a, ctx) => patchesTfjs(arg(a, 0), n.window, shape(ctx.dims));
+  },
+  unpatches: (n) => {
+    const shape = shapeResolver(n.shape);
+    return (a, ctx) => unpatchesTfjs(arg(a, 0), n.window, shape(ctx.dims));
+  },
 });
 
 /**
@@ -206,11 +245,22 @@ export const compileTfjs = (roots: readonly Node[]): TfjsProgram => {
   const slotOf = new Map<number, number>();
   const steps: Step[] = [];
   const noArgs: readonly Kernel[] = [];
+  const folded = foldableTransposes(order, roots);
   for (const n of order) {
     slotOf.set(n.id, steps.length);
+    if (n.kind === 'matmul' && (folded.has(n.x.id) || folded.has(n.y.id))) {
+      const tA = folded.has(n.x.id), tB = folded.has(n.y.id);
+      const src = (c: Node): Node => (folded.has(c.id) && c.kind === 'transpose' ? c.x : c);
+      steps.push({
+        kernel: (a) => tf.matMul(arg(a, 0), arg(a, 1), tA, tB),
+        inputs: [src(n.x), src(n.y)].map((k) => slotOf.get(k.id) as number),
+      });
+      continue;
+    }
     steps.push({
       kernel: applyAlgebra(rules, n, noArgs),
       inputs: children(n).map((k) => slotOf.get(k.id) as number),
+      ...(folded.has(n.id) ? { skip: true } : {}),
     });
   }
   const rootSlots = roots.map((r) => slotOf.get(r.id) as number);
@@ -235,6 +285,7 @@ export const compileTfjs = (roots: readonly Node[]): TfjsProgram => {
       const vals = new Array<tf.Tensor>(steps.length);
       for (let i = 0; i < steps.length; i++) {
         const s = steps[i] as Step;
+        if (s.skip === true) continue;
         vals[i] = s.kernel(s.inputs.map((j) => vals[j] as tf.Tensor), ctx);
       }
       return rootSlots.map((j, k) => (borrowed[k] === true ? tf.clone(vals[j] as tf.Tensor) : (vals[j] as tf.Tensor)));

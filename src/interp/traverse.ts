@@ -64,6 +64,8 @@ export const applyAlgebra = <R>(alg: Algebra<R>, n: Node, args: readonly R[]): R
     case 'transpose': return alg.transpose(n, args);
     case 'concat': return alg.concat(n, args);
     case 'slice': return alg.slice(n, args);
+    case 'patches': return alg.patches(n, args);
+    case 'unpatches': return alg.unpatches(n, args);
   }
 };
 

@@ -19,7 +19,7 @@ export const exprFormat = 'expr/1';
 /** Every op name of the format: the elementwise and reduction ops plus the structural ones. */
 export type JsonOp =
   | UnaryOp | BinaryOp | ReduceOp
-  | 'matmul' | 'const' | 'reshape' | 'broadcast' | 'transpose' | 'concat' | 'slice';
+  | 'matmul' | 'const' | 'reshape' | 'broadcast' | 'transpose' | 'concat' | 'slice' | 'patches' | 'unpatches';
 
 /** A number inside a tensor; non-finite values and negative zero are written as strings. */
 export type RawNumber = number | 'NaN' | 'Infinity' | '-Infinity' | '-0';
@@ -38,6 +38,10 @@ export interface RawOp {
   readonly axis?: number;
   readonly begin?: readonly number[];
   readonly size?: readonly Dim[];
+  readonly kernel?: readonly number[];
+  readonly strides?: readonly number[];
+  readonly padding?: readonly number[];
+  readonly dilation?: readonly number[];
 }
 
 /** An expression: a scalar constant, a variable or `let` name, or an op object. */

@@ -10,6 +10,7 @@ import * as C from '../construct.ts';
 import type { Node, NodeKind, NodeOf } from '../node.ts';
 import { binaryOps, reduceOps, unaryOps } from '../ops.ts';
 import { shapeEq, staticSize } from '../shape.ts';
+import { makeWindow, type Window2d } from '../window.ts';
 import {
   BoolC, IntC, IntsC, ShapeC, strict, type JsonOp, type Out, type Props, type RawExpr, type RawOp,
 } from './format.ts';
@@ -52,6 +53,35 @@ const byName = <K extends string>(ops: readonly K[], make: (op: K) => OpRule): {
   // The audited cast: `ops` lists every key of the record exactly once.
   Object.fromEntries(ops.map((op) => [op, make(op)])) as { readonly [P in K]: OpRule };
 
+/** Optional window attributes of `patches` and `unpatches` (defaults: stride 1, no padding, dilation 1). */
+const windowProps = { strides: IntsC, padding: IntsC, dilation: IntsC };
+
+/** A window from decoded attributes; lengths and ranges are checked by `makeWindow`. */
+const windowOf = (
+  op: string, o: { readonly kernel: readonly number[]; readonly strides?: readonly number[]; readonly padding?: readonly number[]; readonly dilation?: readonly number[] },
+): E.Either<string, Window2d> => {
+  const two = (xs: readonly number[]): readonly [number, number] => [xs[0] ?? NaN, xs[1] ?? NaN];
+  const lengths = [['kernel', o.kernel, 2], ['strides', o.strides, 2], ['padding', o.padding, 4], ['dilation', o.dilation, 2]] as const;
+  for (const [name, xs, n] of lengths)
+    if (xs !== undefined && xs.length !== n) return E.left(`${op}: ${name} needs ${n} integers, got [${xs.join(',')}]`);
+  const p = o.padding;
+  const w = makeWindow({
+    kernel: two(o.kernel),
+    ...(o.strides === undefined ? {} : { strides: two(o.strides) }),
+    ...(p === undefined ? {} : { padding: [p[0] ?? NaN, p[1] ?? NaN, p[2] ?? NaN, p[3] ?? NaN] as const }),
+    ...(o.dilation === undefined ? {} : { dilation: two(o.dilation) }),
+  });
+  return E.mapLeft((m: string) => `${op}: ${m}`)(w);
+};
+
+/** The attributes of a window, defaults left out. */
+const encodeWindow = (w: Window2d): Partial<RawOp> => ({
+  kernel: [...w.kernel],
+  ...(w.strides.every((s) => s === 1) ? {} : { strides: [...w.strides] }),
+  ...(w.padding.every((p) => p === 0) ? {} : { padding: [...w.padding] }),
+  ...(w.dilation.every((d) => d === 1) ? {} : { dilation: [...w.dilation] }),
+});
+
 /** The decoding rule of every op name. */
 export const opRules: { readonly [K in JsonOp]: OpRule } = {
   ...byName(unaryOps, (op) => rule(1, `a ${op} op`, {}, {}, (_, a) => C.unary(op, arg(a, 0)))),
@@ -70,6 +100,18 @@ export const opRules: { readonly [K in JsonOp]: OpRule } = {
   transpose: rule(1, 'a transpose op', {}, { perm: IntsC }, (o, a) => C.transpose(arg(a, 0), o.perm)),
   concat: rule('many', 'a concat op', { axis: IntC }, {}, (o, a) => C.concat(a, o.axis)),
   slice: rule(1, 'a slice op', { begin: IntsC, size: ShapeC }, {}, (o, a) => C.slice(arg(a, 0), o.begin, o.size)),
+  patches: rule(1, 'a patches op', { kernel: IntsC }, windowProps, (o, a) => {
+    const w = windowOf('patches', o);
+    return E.isLeft(w) ? w : C.patches(arg(a, 0), w.right);
+  }),
+  unpatches: rule(1, 'an unpatches op', { kernel: IntsC, size: IntsC }, windowProps, (o, a) => {
+    const w = windowOf('unpatches', o);
+    if (E.isLeft(w)) return w;
+    const [h, wd] = o.size;
+    if (o.size.length !== 2 || h === undefined || wd === undefined)
+      return E.left(`unpatches: size must be the image's [H, W], got [${o.size.join(',')}]`);
+    return C.unpatches(arg(a, 0), w.right, [h, wd]);
+  }),
 };
 
 /** Op names for lookups of untrusted strings (a Map: no prototype keys). */
@@ -114,4 +156,6 @@ export const encodeRules: { readonly [K in NodeKind]: (n: NodeOf<K>, args: reado
   },
   concat: (n, args) => ({ op: 'concat', args, axis: n.axis }),
   slice: (n, args) => ({ op: 'slice', args, begin: [...n.begin], size: [...n.shape] }),
+  patches: (n, args) => ({ op: 'patches', args, ...encodeWindow(n.window) }),
+  unpatches: (n, args) => ({ op: 'unpatches', args, ...encodeWindow(n.window), size: [n.shape[1] as number, n.shape[2] as number] }),
 };

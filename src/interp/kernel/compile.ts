@@ -21,6 +21,14 @@ export interface Kernel {
    * @throws RangeError when the number of buffers or a buffer's length is wrong
    */
   readonly run: (inputs: readonly Float64Array[], outputs: readonly Float64Array[]) => void;
+  /**
+   * `run` without the buffer checks, for hot loops whose buffers were checked once (wrong
+   * lengths read or write out of bounds silently: undefined values become NaN, writes are lost).
+   */
+  readonly runUnchecked: (inputs: readonly Float64Array[], outputs: readonly Float64Array[]) => void;
+  /** Input and output buffer lengths, in the order of `run`'s arguments. */
+  readonly inputSizes: readonly number[];
+  readonly outputSizes: readonly number[];
   /** Fresh zeroed output buffers of the right sizes (a convenience; allocates). */
   readonly allocOutputs: () => Float64Array[];
   readonly inputShapes: readonly (readonly number[])[];
@@ -75,6 +83,9 @@ export const compileKernel = (
       checkBuffers('output', outs, outSizes);
       gen(ins, outs);
     },
+    runUnchecked: gen,
+    inputSizes: inSizes,
+    outputSizes: outSizes,
     allocOutputs: () => outSizes.map((n) => new Float64Array(n)),
     inputShapes: tape.inputShapes,
     outputShapes: tape.outputShapes,

@@ -9,7 +9,7 @@ import { sizeOf, stridesOf } from '../tensor.ts';
 import type { Loc } from './alloc.ts';
 import { ident, int, js, plus, type IdentPrefix, type Js } from './js.ts';
 import { binaryJs, mathPrologue, template, unaryJs } from './jsOps.ts';
-import type { CopyInstr, Instr, MapInstr, MatmulInstr, ReduceInstr, Tape, ValueId } from './tape.ts';
+import type { AccumulateInstr, CopyInstr, Instr, MapInstr, MatmulInstr, ReduceInstr, Tape, ValueId } from './tape.ts';
 
 /** A matmul with at most this inner size is unrolled over k; else with at most this many columns, over n. */
 export const unrollLimit = 8;
@@ -26,6 +26,8 @@ interface Ctx {
   readonly fresh: (p: IdentPrefix) => Js;
   readonly buf: (v: ValueId) => Js;
   readonly base: (v: ValueId) => number;
+  /** Run-time offsets added to some values' bases (the current product of a batched matmul). */
+  readonly shift?: ReadonlyMap<ValueId, Js>;
 }
 
 /**
@@ -72,7 +74,7 @@ const nest = (ctx: Ctx, dims: readonly number[], streams: readonly Stream[], bod
 };
 
 const at = (ctx: Ctx, v: ValueId, off: Js): Js => js`${ctx.buf(v)}[${off}]`;
-const baseOf = (ctx: Ctx, v: ValueId, extra = 0): Js => int(ctx.base(v) + extra);
+const baseOf = (ctx: Ctx, v: ValueId, extra = 0): Js => plus(int(ctx.base(v) + extra), ctx.shift?.get(v) ?? int(0));
 
 const emitMap = (ctx: Ctx, ins: MapInstr): Js[] => {
   if (sizeOf(ins.dims) === 0) return [];
@@ -107,20 +109,23 @@ const emitMap = (ctx: Ctx, ins: MapInstr): Js[] => {
 };
 
 /**
- * Matmul in one of three schedules, all summing over k in increasing order from 0 (so every
+ * Matmul in one of four schedules, all summing over k in increasing order from 0 (so every
  * result equals the reference i-k-j loop bit for bit): small k unrolled into one expression per
- * output; small n accumulated in registers; otherwise i-k-j accumulating into the output row.
+ * output; small n, or small m, accumulated in registers; otherwise i-k-j accumulating into the
+ * output row. Operands are read through their (row, column) strides, so transposes cost nothing.
  */
 const emitMatmul = (ctx: Ctx, ins: MatmulInstr): Js[] => {
   const { m, k, n, x, y, out } = ins;
-  const rows: Stream[] = [{ base: baseOf(ctx, x), strides: [k] }, { base: baseOf(ctx, out), strides: [n] }];
+  const [xr0, xc] = ins.xStrides;
+  const [yr0, yc] = ins.yStrides;
+  const rows: Stream[] = [{ base: baseOf(ctx, x), strides: [xr0] }, { base: baseOf(ctx, out), strides: [n] }];
   if (k <= unrollLimit) {
     return nest(ctx, [m], rows, ([xr, or]) => {
       const as = Array.from({ length: k }, () => ctx.fresh('a'));
-      const lines = as.map((a, p) => js`const ${a} = ${at(ctx, x, plus(xr as Js, int(p)))};`);
-      return [...lines, ...nest(ctx, [n], [{ base: or as Js, strides: [1] }, { base: baseOf(ctx, y), strides: [1] }], ([o, yo]) => {
+      const lines = as.map((a, p) => js`const ${a} = ${at(ctx, x, plus(xr as Js, int(p * xc)))};`);
+      return [...lines, ...nest(ctx, [n], [{ base: or as Js, strides: [1] }, { base: baseOf(ctx, y), strides: [yc] }], ([o, yo]) => {
         let e = js`0`;
-        as.forEach((a, p) => (e = js`${e} + ${a} * ${at(ctx, y, plus(yo as Js, int(p * n)))}`));
+        as.forEach((a, p) => (e = js`${e} + ${a} * ${at(ctx, y, plus(yo as Js, int(p * yr0)))}`));
         return [js`${at(ctx, out, o as Js)} = ${e};`];
       })];
     });
@@ -129,12 +134,12 @@ const emitMatmul = (ctx: Ctx, ins: MatmulInstr): Js[] => {
     // Rows in pairs: 2·n independent accumulators hide the add latency; an odd last row alone.
     const block = (xrs: readonly Js[], ors: readonly Js[]): Js[] => {
       const ss = xrs.map(() => Array.from({ length: n }, () => ctx.fresh('s')));
-      const inner = nest(ctx, [k], [{ base: int(0), strides: [1] }, { base: baseOf(ctx, y), strides: [n] }], ([p, yo]) => {
+      const inner = nest(ctx, [k], [{ base: int(0), strides: [xc] }, { base: baseOf(ctx, y), strides: [yr0] }], ([p, yo]) => {
         const as = xrs.map(() => ctx.fresh('a'));
         const ys = Array.from({ length: n }, () => ctx.fresh('v'));
         return [
           ...as.map((a, r) => js`const ${a} = ${at(ctx, x, plus(xrs[r] as Js, p as Js))};`),
-          ...ys.map((v, j) => js`const ${v} = ${at(ctx, y, plus(yo as Js, int(j)))};`),
+          ...ys.map((v, j) => js`const ${v} = ${at(ctx, y, plus(yo as Js, int(j * yc)))};`),
           ...ss.flatMap((row, r) => row.map((s, j) => js`${s} = ${s} + ${as[r] as Js} * ${ys[j] as Js};`)),
         ];
       });
@@ -142,17 +147,29 @@ const emitMatmul = (ctx: Ctx, ins: MatmulInstr): Js[] => {
         ...ss.flatMap((row, r) => row.map((s, j) => js`${at(ctx, out, plus(ors[r] as Js, int(j)))} = ${s};`))];
     };
     const pairs = Math.floor(m / 2);
-    const paired: Stream[] = [{ base: baseOf(ctx, x), strides: [2 * k] }, { base: baseOf(ctx, out), strides: [2 * n] }];
-    const last = m % 2 === 1 ? block([baseOf(ctx, x, (m - 1) * k)], [baseOf(ctx, out, (m - 1) * n)]) : [];
+    const paired: Stream[] = [{ base: baseOf(ctx, x), strides: [2 * xr0] }, { base: baseOf(ctx, out), strides: [2 * n] }];
+    const last = m % 2 === 1 ? block([baseOf(ctx, x, (m - 1) * xr0)], [baseOf(ctx, out, (m - 1) * n)]) : [];
     return [...nest(ctx, [pairs], paired, ([xr, or]) =>
-      block([xr as Js, plus(xr as Js, int(k))], [or as Js, plus(or as Js, int(n))])), ...last];
+      block([xr as Js, plus(xr as Js, int(xr0))], [or as Js, plus(or as Js, int(n))])), ...last];
+  }
+  if (m <= unrollLimit) {
+    // Few rows (a parameter gradient xᵀ·g): one register per row, column by column.
+    return nest(ctx, [n], [{ base: baseOf(ctx, y), strides: [yc] }, { base: baseOf(ctx, out), strides: [1] }], ([yj, oj]) => {
+      const ss = Array.from({ length: m }, () => ctx.fresh('s'));
+      const inner = nest(ctx, [k], [{ base: yj as Js, strides: [yr0] }, { base: baseOf(ctx, x), strides: [xc] }], ([yo, xo]) => {
+        const v = ctx.fresh('v');
+        return [js`const ${v} = ${at(ctx, y, yo as Js)};`,
+          ...ss.map((s, r) => js`${s} = ${s} + ${at(ctx, x, plus(xo as Js, int(r * xr0)))} * ${v};`)];
+      });
+      return [...ss.map((s) => js`let ${s} = 0;`), ...inner, ...ss.map((s, r) => js`${at(ctx, out, plus(oj as Js, int(r * n)))} = ${s};`)];
+    });
   }
   return nest(ctx, [m], rows, ([xr, or]) => [
     ...nest(ctx, [n], [{ base: or as Js, strides: [1] }], ([o]) => [js`${at(ctx, out, o as Js)} = 0;`]),
-    ...nest(ctx, [k], [{ base: xr as Js, strides: [1] }, { base: baseOf(ctx, y), strides: [n] }], ([xo, yr]) => {
+    ...nest(ctx, [k], [{ base: xr as Js, strides: [xc] }, { base: baseOf(ctx, y), strides: [yr0] }], ([xo, yr]) => {
       const a = ctx.fresh('a');
       return [js`const ${a} = ${at(ctx, x, xo as Js)};`,
-        ...nest(ctx, [n], [{ base: or as Js, strides: [1] }, { base: yr as Js, strides: [1] }], ([o, yo]) =>
+        ...nest(ctx, [n], [{ base: or as Js, strides: [1] }, { base: yr as Js, strides: [yc] }], ([o, yo]) =>
           [js`${at(ctx, out, o as Js)} = ${at(ctx, out, o as Js)} + ${a} * ${at(ctx, y, yo as Js)};`])];
     }),
   ]);
@@ -192,18 +209,30 @@ const emitReduce = (ctx: Ctx, ins: ReduceInstr): Js[] => {
   });
 };
 
-const emitCopy = (ctx: Ctx, ins: CopyInstr): Js[] =>
+/**
+ * A batched matmul: a loop over the products around one product's code, whose operand and output
+ * bases are shifted by the loop's offsets.
+ */
+const emitBatchedMatmul = (ctx: Ctx, ins: MatmulInstr): Js[] =>
+  nest(ctx, [ins.batch], [
+    { base: int(0), strides: [ins.xStep] }, { base: int(0), strides: [ins.yStep] }, { base: int(0), strides: [ins.m * ins.n] },
+  ], ([xs, ys, os]) => emitMatmul({ ...ctx, shift: new Map([[ins.x, xs as Js], [ins.y, ys as Js], [ins.out, os as Js]]) }, ins));
+
+const emitCopy = (ctx: Ctx, ins: CopyInstr | AccumulateInstr): Js[] =>
   nest(ctx, ins.dims, [
     { base: baseOf(ctx, ins.out, ins.outBase), strides: ins.outStrides },
     { base: baseOf(ctx, ins.x, ins.xBase), strides: ins.xStrides },
-  ], ([o, xo]) => [js`${at(ctx, ins.out, o as Js)} = ${at(ctx, ins.x, xo as Js)};`]);
+  ], ([o, xo]) => [ins.kind === 'copy'
+    ? js`${at(ctx, ins.out, o as Js)} = ${at(ctx, ins.x, xo as Js)};`
+    : js`${at(ctx, ins.out, o as Js)} = ${at(ctx, ins.out, o as Js)} + ${at(ctx, ins.x, xo as Js)};`]);
 
 const emitInstr = (ctx: Ctx, ins: Instr): Js[] => {
   switch (ins.kind) {
     case 'map': return emitMap(ctx, ins);
-    case 'matmul': return emitMatmul(ctx, ins);
+    case 'matmul': return ins.batch === 1 ? emitMatmul(ctx, ins) : emitBatchedMatmul(ctx, ins);
     case 'reduce': return emitReduce(ctx, ins);
-    case 'copy': return emitCopy(ctx, ins);
+    case 'copy':
+    case 'accumulate': return emitCopy(ctx, ins);
   }
 };
 

@@ -27,16 +27,46 @@ export const kernelCacheLimit = 16;
 export const kernelFn = (roots: readonly Node[]): KernelFn => {
   const vars = freeVars(roots);
   const cache = new Map<string, E.Either<KernelError, Kernel>>();
+  // The last successful call's input shapes and kernel: a call with the same shapes (the common
+  // case inside a solver) skips binding and the cache lookup.
+  let lastShapes: (readonly number[])[] | undefined;
+  let lastKernel: Kernel | undefined;
+  const data: Float64Array[] = vars.map(() => new Float64Array(0));
+  const sameAsLast = (env: F64Env): boolean => {
+    if (lastShapes === undefined) return false;
+    for (let i = 0; i < vars.length; i++) {
+      const name = (vars[i] as (typeof vars)[number]).name;
+      if (!Object.prototype.hasOwnProperty.call(env, name)) return false;
+      const t = env[name] as F64Tensor | undefined;
+      const prev = lastShapes[i] as readonly number[];
+      if (t === undefined || t.shape.length !== prev.length) return false;
+      for (let d = 0; d < prev.length; d++) if (t.shape[d] !== prev[d]) return false;
+    }
+    return true;
+  };
   return (env) => {
+    if (lastKernel !== undefined && sameAsLast(env)) {
+      const kernel = lastKernel;
+      for (let i = 0; i < vars.length; i++) {
+        const v = vars[i] as (typeof vars)[number];
+        const t = env[v.name] as F64Tensor;
+        const expected = kernel.inputSizes[i] as number;
+        if (t.data.length !== expected) return E.left({ _tag: 'BufferLength', name: v.name, expected, actual: t.data.length });
+        data[i] = t.data;
+      }
+      const outs = kernel.allocOutputs();
+      kernel.runUnchecked(data, outs);
+      return E.right(outs.map((d, j) => ({ shape: kernel.outputShapes[j] as readonly number[], data: d })));
+    }
     const bound = bindVars(vars, env, (t) => t.shape);
     if (E.isLeft(bound)) return bound;
-    const data: Float64Array[] = [];
-    for (const v of vars) {
+    for (let i = 0; i < vars.length; i++) {
+      const v = vars[i] as (typeof vars)[number];
       const t = env[v.name] as F64Tensor;
       const expected = sizeOf(t.shape);
       if (t.data.length !== expected)
         return E.left({ _tag: 'BufferLength', name: v.name, expected, actual: t.data.length });
-      data.push(t.data);
+      data[i] = t.data;
     }
     // A map key only; never part of generated code.
     const key = [...bound.right].map(([d, s]) => `${d}=${s}`).join(',');
@@ -50,6 +80,8 @@ export const kernelFn = (roots: readonly Node[]): KernelFn => {
     const kernel = k.right;
     const outs = kernel.allocOutputs();
     kernel.run(data, outs);
+    lastKernel = kernel;
+    lastShapes = vars.map((v) => (env[v.name] as F64Tensor).shape.slice());
     return E.right(outs.map((d, j) => ({ shape: kernel.outputShapes[j] as readonly number[], data: d })));
   };
 };

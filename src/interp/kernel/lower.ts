@@ -2,8 +2,9 @@
  * Lowering: the expression DAG under `roots`, with every named dim resolved, becomes a tape.
  * Elementwise nodes are grouped into fused loops (a node joins its consumers' loop when all of
  * them are in that loop, it has the loop's shape and is not a root); reshape is a free alias;
- * broadcast, transpose, slice and concat become strided copies. Roots computed by an
- * instruction are written straight into the caller's output buffers. Iterative throughout.
+ * broadcast, transpose, slice and concat become strided copies, and so do patches and unpatches
+ * (one per kernel tap, see `lowerPatches.ts`). Roots computed by an instruction are written
+ * straight into the caller's output buffers. Iterative throughout.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { children, type BinaryNode, type Node, type UnaryNode, type VarNode } from '../../dsl/node.ts';
@@ -14,6 +15,7 @@ import {
   maxElements, type Instr, type KernelError, type Leaf, type MapStep, type Operand, type Tape, type Value,
   type ValueId,
 } from './tape.ts';
+import { windowInstrs } from './lowerPatches.ts';
 
 /** Fused loops hold at most this many steps, keeping generated loop bodies small for the JIT. */
 export const maxFusedSteps = 48;
@@ -123,11 +125,42 @@ export const lower = (
   let constLen = 0;
   const newValue = (v: Value): ValueId => values.push(v) - 1;
   const temp = (n: Node): ValueId => newValue({ kind: 'temp', size: sizeOf(shape(n)) });
+  let zeroValue: ValueId | undefined;
+  /** A constant holding one 0, added once, for zero fills. */
+  const zero = (): ValueId => {
+    if (zeroValue === undefined) {
+      constChunks.push(Float64Array.of(0));
+      zeroValue = newValue({ kind: 'const', offset: constLen, size: 1 });
+      constLen += 1;
+    }
+    return zeroValue;
+  };
   const copy = (n: Node, x: ValueId, xBase: number, xStrides: readonly number[]): ValueId => {
     const out = temp(n);
     const dims = shape(n);
     instrs.push({ kind: 'copy', out, x, dims, outBase: 0, outStrides: stridesOf(dims), xBase, xStrides });
     return out;
+  };
+
+  /** Matrix transposes not yet materialized: node id → the value they transpose. */
+  const lazyT = new Map<number, ValueId>();
+  /** The value of `c`, materializing a lazy transpose (once) for readers that need it stored. */
+  const need = (c: Node): ValueId | undefined => {
+    const v = valueOf.get(c.id);
+    if (v !== undefined) return v;
+    const src = lazyT.get(c.id);
+    if (src === undefined || c.kind !== 'transpose') return undefined;
+    const st = stridesOf(shape(c.x));
+    const out = copy(c, src, 0, c.perm.map((p) => st[p] as number));
+    valueOf.set(c.id, out);
+    return out;
+  };
+  /** A matmul operand of shape [rows, cols]: its value and (row, column) strides, transposes in place. */
+  const operandOf = (c: Node, cols: number): { value: ValueId; strides: readonly [number, number] } => {
+    const v = valueOf.get(c.id);
+    if (v !== undefined) return { value: v, strides: [cols, 1] };
+    const src = must(lazyT.get(c.id));
+    return { value: src, strides: [1, (shape(c)[0] as number)] };
   };
 
   const fusedLoop = (g: Group): ValueId => {
@@ -141,7 +174,7 @@ export const lower = (
       if (s !== undefined) return { kind: 'step', index: s };
       let l = leafIdx.get(c.id);
       if (l === undefined) {
-        l = leaves.push({ value: must(valueOf.get(c.id)), strides: broadcastStrides(shape(c), g.dims) }) - 1;
+        l = leaves.push({ value: must(need(c)), strides: broadcastStrides(shape(c), g.dims) }) - 1;
         leafIdx.set(c.id, l);
       }
       return { kind: 'leaf', index: l };
@@ -172,10 +205,20 @@ export const lower = (
     var: (n) => newValue({ kind: 'input', index: must(inputIndex.get(n.id)), size: sizeOf(shape(n)) }),
     unary: elementwise,
     binary: elementwise,
-    matmul: (n, [x, y]) => {
-      const [m, k] = shape(n.x) as [number, number];
+    matmul: (n) => {
+      // Leading dims are batches of products; a rank-2 operand is shared (step 0). When only `x`
+      // is batched, its matrices are consecutive rows of one product.
+      const xs = shape(n.x), os = shape(n);
+      const m = xs[xs.length - 2] as number, k = xs[xs.length - 1] as number, cols = os[os.length - 1] as number;
+      const batch = sizeOf(os.slice(0, -2));
+      const xo = operandOf(n.x, k), yo = operandOf(n.y, cols);
       const out = temp(n);
-      instrs.push({ kind: 'matmul', out, x: must(x), y: must(y), m, k, n: shape(n)[1] as number });
+      const xStep = xs.length > 2 ? m * k : 0, yStep = shape(n.y).length > 2 ? k * cols : 0;
+      const fold = yStep === 0 && batch > 1;
+      instrs.push({
+        kind: 'matmul', out, x: xo.value, y: yo.value, m: fold ? batch * m : m, k, n: cols,
+        xStrides: xo.strides, yStrides: yo.strides, batch: fold ? 1 : batch, xStep, yStep,
+      });
       return out;
     },
     reduce: (n, [x]) => {
@@ -194,12 +237,27 @@ export const lower = (
     reshape: (_, [x]) => must(x),
     broadcast: (n, [x]) => copy(n, must(x), 0, broadcastStrides(shape(n.x), shape(n))),
     transpose: (n, [x]) => {
+      // A matrix transpose is a view: matmuls read it in place, other readers get a copy on demand.
+      if (n.perm.length === 2 && n.perm[0] === 1) {
+        lazyT.set(n.id, must(x));
+        return undefined;
+      }
       const st = stridesOf(shape(n.x));
       return copy(n, must(x), 0, n.perm.map((p) => st[p] as number));
     },
     slice: (n, [x]) => {
       const st = stridesOf(shape(n.x));
       return copy(n, must(x), n.begin.reduce((s, b, i) => s + b * (st[i] as number), 0), st);
+    },
+    patches: (n, [x]) => {
+      const out = temp(n);
+      instrs.push(...windowInstrs('patches', n.window, shape(n.x), shape(n), must(x), out, zero));
+      return out;
+    },
+    unpatches: (n, [x]) => {
+      const out = temp(n);
+      instrs.push(...windowInstrs('unpatches', n.window, shape(n), shape(n.x), out, must(x), zero));
+      return out;
     },
     concat: (n, xs) => {
       const out = temp(n);
@@ -217,9 +275,10 @@ export const lower = (
     },
   };
   for (const n of order) {
-    const v = applyAlgebra(rules, n, children(n).map((c) => valueOf.get(c.id)));
+    const v = applyAlgebra(rules, n, children(n).map((c) => (n.kind === 'matmul' ? valueOf.get(c.id) : need(c))));
     if (v !== undefined) valueOf.set(n.id, v);
   }
+  for (const r of roots) need(r);
 
   for (const [j, r] of roots.entries()) {
     const v = must(valueOf.get(r.id));

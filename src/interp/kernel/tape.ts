@@ -38,7 +38,10 @@ export interface MapInstr {
   readonly leaves: readonly Leaf[];
   readonly steps: readonly MapStep[];
 }
-/** `out[M,N] = x[M,K] × y[K,N]`. */
+/**
+ * `out[M,N] = x[M,K] × y[K,N]`; `xStrides`/`yStrides` are (row, column) strides of the operands
+ * in their buffers, so a transposed operand is read in place (`[1, M]` for `xᵀ` stored as `[K,M]`).
+ */
 export interface MatmulInstr {
   readonly kind: 'matmul';
   readonly out: ValueId;
@@ -47,6 +50,16 @@ export interface MatmulInstr {
   readonly m: number;
   readonly k: number;
   readonly n: number;
+  readonly xStrides: readonly [number, number];
+  readonly yStrides: readonly [number, number];
+  /**
+   * Number of products (leading dims of a batched matmul; 1 otherwise): product `l` reads `x`
+   * from `l·xStep` and `y` from `l·yStep` (a step of 0 shares the operand) and writes `out`
+   * from `l·m·n`.
+   */
+  readonly batch: number;
+  readonly xStep: number;
+  readonly yStep: number;
 }
 /** A reduction: for each kept position (row-major), reduce over the reduced dims. */
 export interface ReduceInstr {
@@ -72,7 +85,12 @@ export interface CopyInstr {
   readonly xStrides: readonly number[];
 }
 
-export type Instr = MapInstr | MatmulInstr | ReduceInstr | CopyInstr;
+/** `copy` that adds instead of storing: `out[…] = out[…] + x[…]` (col2im's scatter-add). */
+export interface AccumulateInstr extends Omit<CopyInstr, 'kind'> {
+  readonly kind: 'accumulate';
+}
+
+export type Instr = MapInstr | MatmulInstr | ReduceInstr | CopyInstr | AccumulateInstr;
 export type InstrKind = Instr['kind'];
 
 /** A lowered program. */
@@ -87,14 +105,16 @@ export interface Tape {
 
 /**
  * The values an instruction reads.
- * @example reads({ kind: 'matmul', out: 2, x: 0, y: 1, m: 1, k: 2, n: 3 }) // [0, 1]
+ * @example reads({ kind: 'matmul', out: 2, x: 0, y: 1, m: 1, k: 2, n: 3, xStrides: [2, 1], yStrides: [3, 1], batch: 1, xStep: 0, yStep: 0 })
+ * // [0, 1]
  */
 export const reads = (ins: Instr): readonly ValueId[] => {
   switch (ins.kind) {
     case 'map': return ins.leaves.map((l) => l.value);
     case 'matmul': return [ins.x, ins.y];
     case 'reduce':
-    case 'copy': return [ins.x];
+    case 'copy':
+    case 'accumulate': return [ins.x];
   }
 };
 
