@@ -251,7 +251,8 @@ export const selectBackend = async (options: BackendOptions = {}): Promise<E.Eit
     source = 'option';
   } else {
     const v = env['FLUXION_BACKEND'];
-    if (v !== undefined && v !== '') {
+    // `kernel` places evaluations on the generated float64 kernel (`placement.ts`): no tfjs preference.
+    if (v !== undefined && v !== '' && v !== 'kernel') {
       const p = parseBackendName(v, 'FLUXION_BACKEND');
       if (E.isLeft(p)) return p;
       requested = p.right;

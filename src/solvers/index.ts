@@ -46,5 +46,8 @@ export { formatSolveError } from './errors.ts';
 export type { Solution, SolveStats } from './solution.ts';
 export type { Dynamics, IntegrateOptions } from './integrate.ts';
 export { integrate } from './integrate.ts';
+export type { F64Rhs, F64Workspace, LoopConfig, LoopNorm } from './f64Loop.ts';
+export { f64Workspace, loopSupports, runF64Loop } from './f64Loop.ts';
+export { integrateF64, loopConfig } from './integrateF64.ts';
 export type { PerTrajectoryOptions, RowDynamics, RowEventSpec, RowSolution } from './perTrajectory.ts';
 export { integratePerTrajectory } from './perTrajectory.ts';

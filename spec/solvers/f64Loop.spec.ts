@@ -1,0 +1,89 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as E from 'fp-ts/lib/Either.js';
+import { spiralModel } from '../../src/models/spiral.ts';
+import { compileF64Dynamics } from '../../src/ode/f64Dynamics.ts';
+import { customNorm, maxNorm } from '../../src/solvers/norms.ts';
+import { f64FromRows, f64Space, type F64Batch } from '../../src/solvers/f64Space.ts';
+import { integrate, type IntegrateOptions } from '../../src/solvers/integrate.ts';
+import { integrateF64, loopConfig } from '../../src/solvers/integrateF64.ts';
+import { bosh3, dopri5, dopri8, fehlberg45, rk4, tsit5 } from '../../src/solvers/index.ts';
+import { f64Workspace, runF64Loop, type F64Rhs } from '../../src/solvers/f64Loop.ts';
+
+const spiral = (() => {
+  const m = spiralModel();
+  const d = compileF64Dynamics(m.dynamics, m.values);
+  if (E.isLeft(d)) throw new Error(d.left);
+  return d.right.f;
+})();
+const inPlace = (g: (t: number, y: F64Batch) => F64Batch): F64Rhs => (t, y, out) => {
+  out.set(g(t, { data: y, batch: y.length / 2, dim: 2 }).data);
+};
+const vdp: F64Rhs = (_t, y, out) => {
+  for (let b = 0; b < y.length; b += 2) {
+    const a = y[b] as number, v = y[b + 1] as number;
+    out[b] = v;
+    out[b + 1] = 5 * (1 - a * a) * v - a;
+  }
+};
+const timeDependent: F64Rhs = (t, y, out) => {
+  for (let i = 0; i < y.length; i++) out[i] = Math.cos(3 * t) * (y[i] as number) - 0.1 * t;
+};
+const allocating = (f: F64Rhs) => (t: number, y: F64Batch): F64Batch => {
+  const o = new Float64Array(y.data.length);
+  f(t, y.data, o);
+  return { data: o, batch: y.batch, dim: y.dim };
+};
+
+/** Both solvers on one problem: same states, same work, same errors, bit for bit. */
+const same = (name: string, f: F64Rhs, y0: F64Batch, o: IntegrateOptions<F64Batch>, fast = true): void => {
+  const cfg = loopConfig(o, y0);
+  if (fast) {
+    // The case is meant for the loop itself: it must take it and finish.
+    assert.ok(cfg !== undefined && o.method.kind === 'explicit', `${name}: not on the loop`);
+    const ws = f64Workspace(o.method.tableau, y0.data.length);
+    runF64Loop(ws, f, y0.data, cfg);
+    assert.equal(ws.failed, undefined, name);
+  }
+  const a = integrateF64(f, y0, o);
+  const b = integrate(f64Space, allocating(f), y0, o);
+  assert.equal(a._tag, b._tag, name);
+  if (E.isLeft(a) || E.isLeft(b)) {
+    assert.deepEqual(a, b, name);
+    return;
+  }
+  assert.deepEqual(a.right.stats, b.right.stats, name);
+  assert.deepEqual(a.right.ts, b.right.ts, name);
+  assert.equal(a.right.ys.length, b.right.ys.length, name);
+  a.right.ys.forEach((y, k) => assert.deepEqual(Array.from(y.data), Array.from((b.right.ys[k] as F64Batch).data), `${name} output ${k}`));
+  assert.deepEqual(Array.from(a.right.yFinal.data), Array.from(b.right.yFinal.data), `${name} final`);
+};
+
+test('the Float64 loop equals integrate bit for bit: methods, directions, outputs, norms, step options', () => {
+  const rows = f64FromRows([[2, 0], [0.5, -1.2], [-1, 0.3]]);
+  const ts = Array.from({ length: 10 }, (_, i) => i * 0.025025025025025027);
+  for (const method of [dopri5, tsit5, bosh3, fehlberg45]) {
+    same(`${method.name} spiral forwards`, inPlace(spiral), rows, { method, ts, rtol: 1e-7, atol: 1e-9 });
+    same(`${method.name} spiral backwards`, inPlace(spiral), rows, { method, ts: ts.slice().reverse(), rtol: 1e-6, atol: 1e-8 });
+    same(`${method.name} van der Pol`, vdp, rows, { method, t0: 0, t1: 3, ts: [0, 0.3, 1, 2.9999, 3], rtol: 1e-5, atol: 1e-7 });
+    same(`${method.name} time-dependent, stops`, timeDependent, rows, { method, t0: 1, t1: -2, ts: [1, 0, -1.5], stepTs: [0.5, -0.25, -1], rtol: 1e-8, atol: 1e-10 });
+  }
+  same('max norm', vdp, rows, { method: dopri5, t0: 0, t1: 2, norm: maxNorm, rtol: 1e-6, atol: 1e-6 });
+  same('custom norm', vdp, rows, { method: dopri5, t0: 0, t1: 2, norm: customNorm('first', (s) => Math.abs(s[0] as number)), rtol: 1e-6, atol: 1e-6 });
+  same('first step, dtMax, dtMin', vdp, rows, { method: dopri5, t0: 0, t1: 2, firstStep: 0.3, dtMax: 0.2, dtMin: 1e-9 });
+  same('loose tolerance, rejections', vdp, f64FromRows([[2, 0]]), { method: dopri5, t0: 0, t1: 10, rtol: 1e-2, atol: 1e-2, firstStep: 2 });
+  same('empty span', vdp, rows, { method: dopri5, t0: 1, t1: 1, ts: [1] });
+  same('output at t0 only', vdp, rows, { method: dopri5, t0: 0, t1: 1, ts: [0] });
+});
+
+test('the Float64 loop hands failures and what it does not cover to integrate, with the same results', () => {
+  const rows = f64FromRows([[2, 0]]);
+  same('max steps', vdp, rows, { method: dopri5, t0: 0, t1: 10, maxSteps: 3 }, false);
+  same('non-finite field', (_t, y, o) => { o[0] = 1 / ((y[0] as number) - 2); o[1] = 0; }, rows, { method: dopri5, t0: 0, t1: 1 }, false);
+  same('blow-up', (_t, y, o) => { o[0] = (y[0] as number) ** 2; o[1] = 0; }, rows, { method: dopri5, t0: 0, t1: 1 }, false);
+  same('dtMin underflow', vdp, rows, { method: dopri5, t0: 0, t1: 1, dtMin: 0.5 }, false);
+  same('fixed step', vdp, rows, { method: rk4, t0: 0, t1: 1, dt: 0.1 }, false);
+  same('dopri8 (extra dense stages)', vdp, rows, { method: dopri8, ts: [0, 0.5, 1] }, false);
+  same('per-dimension tolerance', vdp, rows, { method: dopri5, t0: 0, t1: 1, rtol: Float64Array.of(1e-6, 1e-3) }, false);
+  same('invalid options', vdp, rows, { method: dopri5, t0: 0, t1: 1, rtol: -1 }, false);
+});
