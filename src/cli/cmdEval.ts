@@ -5,7 +5,7 @@ import { formatBindError } from '../interp/bind.ts';
 import { evalF64 } from '../interp/evalF64.ts';
 import { toNested, type F64Tensor } from '../interp/tensor.ts';
 import type { Command } from './command.ts';
-import { fail, parse } from './io.ts';
+import { fail, parseWithSpec } from './io.ts';
 import { loadSpec, loadValues } from './specFile.ts';
 
 /**
@@ -15,10 +15,9 @@ import { loadSpec, loadValues } from './specFile.ts';
  */
 export const evalCmd: Command = {
   run: async (args) => {
-    const p = parse(args, { options: { inputs: { type: 'string' } }, allowPositionals: true });
+    const p = parseWithSpec(args, { inputs: { type: 'string' } });
     if (E.isLeft(p)) return p;
-    const [file, ...extra] = p.right.positionals;
-    if (file === undefined || extra.length > 0) return E.left(fail('give exactly one spec file', true));
+    const { file } = p.right;
     const inputsPath = p.right.values.inputs;
     if (inputsPath === undefined) return E.left(fail('--inputs VALUES.json is required', true));
     const s = await loadSpec(file);

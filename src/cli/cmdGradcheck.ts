@@ -11,17 +11,15 @@ import { dopri5 } from '../solvers/index.ts';
 import { windowsAt } from '../train/windows.ts';
 import type { ParamValues } from '../dsl/params.ts';
 import type { Command } from './command.ts';
-import { fail, parse, parseNumber } from './io.ts';
+import { fail, parseNumber, parseWithSpec } from './io.ts';
 import { loadModelSpec } from './specFile.ts';
 
 /** `fluxion gradcheck`. @example await gradcheck.run(['examples/specs/spiral.json', '--data', 'examples/data/spiral.json']) */
 export const gradcheck: Command = {
   run: async (args) => {
-    const p = parse(args, { options: { data: { type: 'string' }, rtol: { type: 'string' }, 'batch-time': { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true });
+    const p = parseWithSpec(args, { data: { type: 'string' }, rtol: { type: 'string' }, 'batch-time': { type: 'string' }, json: { type: 'boolean' } });
     if (E.isLeft(p)) return p;
-    const v = p.right.values;
-    const [file, ...extra] = p.right.positionals;
-    if (file === undefined || extra.length > 0) return E.left(fail('give exactly one spec file', true));
+    const { file, values: v } = p.right;
     if (v.data === undefined) return E.left(fail('--data DATA.json is required', true));
     const rtol = v.rtol === undefined ? E.right(1e-9) : parseNumber('--rtol', v.rtol);
     if (E.isLeft(rtol)) return rtol;

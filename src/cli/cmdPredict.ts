@@ -7,17 +7,15 @@ import { formatCheckpointError, loadCheckpoint } from '../train/checkpoint.ts';
 import { predict as predictWith } from '../train/predict.ts';
 import { formatTrainError } from '../train/trainError.ts';
 import type { Command } from './command.ts';
-import { fail, parse, parseNumber, parseNumberList } from './io.ts';
+import { fail, parseNumber, parseNumberList, parseWithSpec } from './io.ts';
 import { loadModelSpec } from './specFile.ts';
 
 /** `fluxion predict`. @example await predict.run(['examples/specs/spiral.json', '--params', 'out/checkpoint.json', '--y0', '[[2,0]]', '--ts', '0,1,2']) */
 export const predict: Command = {
   run: async (args) => {
-    const p = parse(args, { options: { params: { type: 'string' }, y0: { type: 'string' }, ts: { type: 'string' }, method: { type: 'string' }, rtol: { type: 'string' }, atol: { type: 'string' } }, allowPositionals: true });
+    const p = parseWithSpec(args, { params: { type: 'string' }, y0: { type: 'string' }, ts: { type: 'string' }, method: { type: 'string' }, rtol: { type: 'string' }, atol: { type: 'string' } });
     if (E.isLeft(p)) return p;
-    const v = p.right.values;
-    const [file, ...extra] = p.right.positionals;
-    if (file === undefined || extra.length > 0) return E.left(fail('give exactly one spec file', true));
+    const { file, values: v } = p.right;
     if (v.params === undefined) return E.left(fail('--params DIR/checkpoint.json is required', true));
     if (v.ts === undefined) return E.left(fail('--ts t0,t1,… is required', true));
     if (v.y0 === undefined) return E.left(fail("--y0 is required, e.g. --y0 '[[2, 0]]'", true));

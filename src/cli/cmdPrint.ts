@@ -6,7 +6,7 @@ import { printText } from '../interp/printText.ts';
 import type { PrintRoot } from '../interp/printPlan.ts';
 import type { AnySpec } from '../dsl/json/index.ts';
 import type { Command } from './command.ts';
-import { fail, parse } from './io.ts';
+import { parseWithSpec } from './io.ts';
 import { loadSpec } from './specFile.ts';
 
 /** The named roots of a spec: `dy/dt` and `L` for a model, each named expression otherwise. */
@@ -25,10 +25,9 @@ export const specRoots = (s: AnySpec): { readonly roots: readonly PrintRoot[]; r
 /** `fluxion print`. @example await print.run(['examples/specs/spiral.json', '--latex']) */
 export const print: Command = {
   run: async (args) => {
-    const p = parse(args, { options: { latex: { type: 'boolean' }, ascii: { type: 'boolean' } }, allowPositionals: true });
+    const p = parseWithSpec(args, { latex: { type: 'boolean' }, ascii: { type: 'boolean' } });
     if (E.isLeft(p)) return p;
-    const [file, ...extra] = p.right.positionals;
-    if (file === undefined || extra.length > 0) return E.left(fail('give exactly one spec file', true));
+    const { file } = p.right;
     const s = await loadSpec(file);
     if (E.isLeft(s)) return s;
     const { roots, names } = specRoots(s.right);

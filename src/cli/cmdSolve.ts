@@ -9,7 +9,7 @@ import { fromNested, type F64Tensor } from '../interp/tensor.ts';
 import { referenceEvaluator } from '../interp/evaluator.ts';
 import { formatShape } from '../dsl/shape.ts';
 import type { Command } from './command.ts';
-import { fail, parse, parseNumber, parseNumberList, type CliError } from './io.ts';
+import { fail, parseNumber, parseNumberList, type CliError, parseWithSpec } from './io.ts';
 import { loadModelSpec, loadValues } from './specFile.ts';
 
 const options = {
@@ -33,11 +33,9 @@ const num = (flag: string, v: string | undefined): E.Either<CliError, number | u
 /** `fluxion solve`. @example await solve.run(['examples/specs/vanderpol.json', '--y0', '[[2,0]]', '--ts', '0,1', '--method', 'rodas4']) */
 export const solve: Command = {
   run: async (args) => {
-    const p = parse(args, { options, allowPositionals: true });
+    const p = parseWithSpec(args, options);
     if (E.isLeft(p)) return p;
-    const v = p.right.values;
-    const [file, ...extra] = p.right.positionals;
-    if (file === undefined || extra.length > 0) return E.left(fail('give exactly one spec file', true));
+    const { file, values: v } = p.right;
     if (v.ts === undefined) return E.left(fail('--ts t0,t1,… is required', true));
     const ts = parseNumberList('--ts', v.ts);
     if (E.isLeft(ts)) return ts;

@@ -10,7 +10,7 @@ import { methodByName } from '../solvers/index.ts';
 import { trainSession, type RunConfig } from '../train/session.ts';
 import type { OptimizerConfig } from '../train/optimizers.ts';
 import type { Command } from './command.ts';
-import { fail, parse, parseNumber, type CliError, type CliResult } from './io.ts';
+import { fail, parse, parseNumber, type CliError, type CliResult, parseWithSpec } from './io.ts';
 import { loadModelSpec, readJson } from './specFile.ts';
 
 const options = {
@@ -121,11 +121,9 @@ const session = async (model: Model, data: Trajectory, cfg: RunConfig, v: Values
 /** `fluxion train`. @example await train.run(['examples/specs/spiral.json', '--data', 'examples/data/spiral.json', '--out', 'out']) */
 export const train: Command = {
   run: async (args) => {
-    const p = parse(args, { options, allowPositionals: true });
+    const p = parseWithSpec(args, options);
     if (E.isLeft(p)) return p;
-    const v = p.right.values;
-    const [file, ...extra] = p.right.positionals;
-    if (file === undefined || extra.length > 0) return E.left(fail('give exactly one spec file', true));
+    const { file, values: v } = p.right;
     if (v.data === undefined) return E.left(fail('--data DATA.json is required', true));
     if (v.out === undefined) return E.left(fail('--out DIR is required', true));
     const cfg = runConfig(v, defaultRun);

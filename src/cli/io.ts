@@ -49,6 +49,20 @@ export const parse = <C extends ParseArgsConfig>(args: readonly string[], config
 };
 
 /**
+ * Parses a command that takes exactly one spec file and flags: the file, and the flags' values.
+ * @example parseWithSpec(['spec.json', '--latex'], { latex: { type: 'boolean' } }) // right({ file: 'spec.json', values: { latex: true } })
+ */
+export const parseWithSpec = <O extends NonNullable<ParseArgsConfig['options']>>(
+  args: readonly string[], options: O,
+): E.Either<CliError, { readonly file: string; readonly values: Parsed<{ options: O; allowPositionals: true }>['values'] }> => {
+  const p = parse(args, { options, allowPositionals: true });
+  if (E.isLeft(p)) return p;
+  const [file, ...extra] = p.right.positionals;
+  if (file === undefined || extra.length > 0) return E.left(fail('give exactly one spec file', true));
+  return E.right({ file, values: p.right.values });
+};
+
+/**
  * Parses a comma-separated list of finite numbers (for `--ts 0,0.5,1`).
  * @example parseNumberList('--ts', '0,0.5,1') // right([0, 0.5, 1])
  */
