@@ -5,8 +5,7 @@
  * Run: node --import tsx bench/cases.ts '{"bench":"spiral","mode":"adjoint","dtype":"float64","regime":"initial","iters":50,"warmup":20}'
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { compileAdjointGradient, type LossGradient } from '../src/adjoint/backsolveF64.ts';
-import { prepareGradient, type GradientConfig, type GradientResult } from '../src/adjoint/gradients/index.ts';
+import { prepareGradient, type GradientBackend, type GradientConfig, type GradientResult } from '../src/adjoint/gradients/index.ts';
 import type { Model } from '../src/dsl/model.ts';
 import type { ParamValues } from '../src/dsl/params.ts';
 import { formatBackendError, selectBackend } from '../src/interp/backend.ts';
@@ -26,6 +25,10 @@ export interface CaseSpec {
   readonly warmup: number;
   /** Adjoint on float64 only: where f and the adjoint system run (default kernel). */
   readonly placement?: 'kernel' | 'auto' | 'tfjs';
+  /** Adjoint only: the backward error norm leaves θ̄ and t̄ out (default true). */
+  readonly seminorm?: boolean;
+  /** Adjoint on float64 only: restart each backward interval's step size (default false). */
+  readonly restartSteps?: boolean;
 }
 
 /** One iteration's data. */
@@ -74,27 +77,22 @@ interface Outcome {
 }
 type Iteration = (i: number) => Outcome;
 
-const fromAdjoint = (r: LossGradient): Outcome => ({ loss: r.loss, nfeForward: r.stats.nfeForward, nfeBackward: r.stats.nfeBackward, placement: r.placement });
-const fromApi = (r: GradientResult): Outcome => ({ loss: r.loss, nfeForward: r.stats.nfeForward, nfeBackward: r.stats.nfeBackward });
+const fromApi = (r: GradientResult): Outcome => ({
+  loss: r.loss, nfeForward: r.stats.nfeForward, nfeBackward: r.stats.nfeBackward, ...(r.placement === undefined ? {} : { placement: r.placement }),
+});
 
 /** Builds the gradient of the case (model build and compilation happen on the first call). */
 const gradientOf = (spec: CaseSpec, p: Problem): Iteration => {
   const loss = p.model.loss;
   if (loss === undefined) throw new Error('bench: the model has no loss');
   const solver = { method: dopri5, rtol: p.rtol, atol: p.atol };
-  if (spec.mode === 'adjoint' && spec.dtype === 'float64') {
-    const g = compileAdjointGradient(p.model, { forward: solver, backend: spec.placement ?? 'kernel' });
-    if (E.isLeft(g)) throw new Error(`bench: ${JSON.stringify(g.left)}`);
-    const empty: F64Tensor = { shape: [0], data: new Float64Array(0) };
-    return (i) => {
-      const d = p.data(i);
-      const r = g.right(p.params, d.z0, d.ts, d.target ?? empty);
-      if (E.isLeft(r)) throw new Error(`bench: ${JSON.stringify(r.left)}`);
-      return fromAdjoint(r.right);
-    };
-  }
-  const on = spec.dtype === 'float64' ? { backend: 'float64' } as const : { backend: 'tfjs' } as const;
-  const cfg: GradientConfig = spec.mode === 'adjoint' ? { method: 'adjoint', on } : { method: 'backprop', on };
+  // Always the public API: the figures are what users get.
+  const on: GradientBackend = spec.dtype === 'float32'
+    ? { backend: 'tfjs' }
+    : spec.mode === 'adjoint' ? { backend: 'float64', placement: spec.placement ?? 'kernel' } : { backend: 'float64' };
+  const cfg: GradientConfig = spec.mode === 'adjoint'
+    ? { method: 'adjoint', on, seminorm: spec.seminorm ?? true, ...(spec.restartSteps === undefined ? {} : { restartSteps: spec.restartSteps }) }
+    : { method: 'backprop', on };
   const g = prepareGradient({ dynamics: p.model.dynamics, loss }, cfg);
   if (E.isLeft(g)) throw new Error(`bench: ${JSON.stringify(g.left)}`);
   const inputName = loss.inputs[0]?.name;
@@ -167,7 +165,8 @@ export const runCase = async (spec: CaseSpec): Promise<Record<string, unknown>> 
     mode: spec.mode, dtype: mixed ? 'float64 solver, float32 field' : spec.dtype, backend,
     ...(spec.placement === undefined ? {} : { placement: spec.placement }),
     ...(spec.bench === 'spiral' ? { regime: spec.regime ?? 'initial' } : { batch: spec.batch ?? 1 }),
-    impl: spec.mode === 'adjoint' && spec.dtype === 'float64' ? 'compileAdjointGradient' : 'prepareGradient',
+    impl: 'prepareGradient',
+    ...(spec.mode === 'adjoint' ? { seminorm: spec.seminorm ?? true, restart_steps: spec.restartSteps ?? false } : {}),
     iter_median_ms: round(median), iter_min_ms: round(sorted[0] as number),
     nfe_forward: first.nfeForward, nfe_backward: first.nfeBackward,
     loss: first.loss,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as E from 'fp-ts/lib/Either.js';
-import { compileAdjointGradient } from '../../src/adjoint/backsolveF64.ts';
+import { prepareGradient } from '../../src/adjoint/gradients/index.ts';
 import { augmentedRoots, makeAdjointSystem } from '../../src/adjoint/system.ts';
 import { bufferProgram, kernelEvaluator } from '../../src/interp/evaluator.ts';
 import { choosePlacement, placementFromEnv, workload } from '../../src/interp/placement.ts';
@@ -59,9 +59,9 @@ test('the adjoint gradient placed on tfjs agrees with the kernel one and says wh
   const ts = [0, 0.1, 0.2];
   const target: F64Tensor = { shape: [3, 3, 2], data: Float64Array.from({ length: 18 }, (_, i) => Math.cos(i)) };
   const run = (backend: 'kernel' | 'tfjs') => {
-    const g = compileAdjointGradient(m, { forward: { method: dopri5, rtol: 1e-6, atol: 1e-8 }, backend });
+    const g = prepareGradient({ dynamics: m.dynamics, loss: m.loss as NonNullable<typeof m.loss> }, { method: 'adjoint', seminorm: true, on: { backend: 'float64', placement: backend } });
     if (E.isLeft(g)) throw new Error('compile');
-    const r = g.right(m.values, z0, ts, target);
+    const r = g.right({ params: m.values, z0, ts, lossInputs: { ytrue: target }, solver: { method: dopri5, rtol: 1e-6, atol: 1e-8 } });
     if (E.isLeft(r)) throw new Error(JSON.stringify(r.left));
     return r.right;
   };

@@ -87,3 +87,32 @@ test('the Float64 loop hands failures and what it does not cover to integrate, w
   same('per-dimension tolerance', vdp, rows, { method: dopri5, t0: 0, t1: 1, rtol: Float64Array.of(1e-6, 1e-3) }, false);
   same('invalid options', vdp, rows, { method: dopri5, t0: 0, t1: 1, rtol: -1 }, false);
 });
+
+test('the loop’s part-wise norm (largest RMS over parts, later components unread) equals the same norm as a custom one', () => {
+  const y0 = Float64Array.of(2, 0, 0.5, -1, 3, 0.1, -0.2);
+  // Two coupled parts and an accumulating tail the field never reads (like an adjoint's θ̄).
+  const f: F64Rhs = (_t, y, out) => {
+    vdp(0, y.subarray(0, 4), out.subarray(0, 4));
+    for (let i = 4; i < 7; i++) out[i] = (y[i % 4] as number) * 0.3;
+  };
+  for (const cuts of [[0, 2, 4], [0, 2, 4, 6, 7]]) {
+    const custom = customNorm('parts', (s) => {
+      let worst = 0;
+      for (let k = 0; k + 1 < cuts.length; k++) {
+        let acc = 0;
+        for (let i = cuts[k] as number; i < (cuts[k + 1] as number); i++) acc += (s[i] as number) ** 2;
+        const rms = Math.sqrt(acc / Math.max(1, (cuts[k + 1] as number) - (cuts[k] as number)));
+        worst = Number.isNaN(rms) || Number.isNaN(worst) ? Number.NaN : Math.max(worst, rms);
+      }
+      return worst;
+    });
+    const run = (norm: Parameters<typeof runF64Loop>[3]['norm']) => {
+      const ws = f64Workspace(dopri5.tableau, 7);
+      const cfg = loopConfig({ method: dopri5, t0: 0, t1: 1.5, rtol: 1e-6, atol: 1e-8 }, { data: y0, batch: 1, dim: 7 });
+      if (cfg === undefined) throw new Error('loop config');
+      runF64Loop(ws, f, y0, { ...cfg, norm });
+      return { y: Array.from(ws.y), nfe: ws.nfe, accepted: ws.accepted, rejected: ws.rejected, failed: ws.failed };
+    };
+    assert.deepEqual(run({ kind: 'maxRms', cuts: Int32Array.from(cuts) }), run(custom), `cuts ${cuts.join(',')}`);
+  }
+});

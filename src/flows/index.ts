@@ -16,3 +16,7 @@ export {
   formatFlowError, fromBase, logDensity, sample, standardNormalLogPdf,
   type DensityResult, type FlowError, type FlowOptions, type FlowSolverOptions, type SampleResult,
 } from './density.ts';
+export {
+  cnfNllLoss, formatTrainCnfError, solveErrorOf, trainCnf,
+  type CnfIterationLog, type DataSource, type TrainCnfError, type TrainCnfOptions, type TrainCnfResult,
+} from './train.ts';

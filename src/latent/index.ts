@@ -1,6 +1,7 @@
 /**
  * The latent ODE of Chen et al. 2018 (§5) and its RNN baseline, as expression builders, with the
- * paper's spiral data: everything but the training loop.
+ * paper's spiral data, training (the negative ELBO's gradient composed from the encoder's VJP,
+ * the reparameterisation and the adjoint) and the paper's evaluation (predictive RMSE).
  * @example
  * import { spirals, encoder, sampleZ0, decoder, elbo, elboVariables } from './latent/index.ts';
  * const [data] = spirals({ observed: 30 }, seedRng(0));
@@ -15,3 +16,10 @@ export {
   observationsOf, observedMask, paperObservationCounts, spiralPoint, spirals, spiralTimeStep, timeMajor,
   type Observations, type SpiralData, type SpiralOptions, type SpiralSet, type SpiralSettings,
 } from './spirals.ts';
+export {
+  initLatentParams, latentOde, latentStep, posterior, prepareLatentGradient,
+  type LatentBatch, type LatentOde, type LatentOdeOptions, type LatentStep,
+} from './latentModel.ts';
+export { initRnnParams, rnnStep, rnnTrainable, type RnnTrainable } from './rnnModel.ts';
+export { trainLatent, trainRnn, type FitOptions, type FitResult } from './train.ts';
+export { latentPredict, meanBaselineRmse, rmse, rnnExtrapolate, scoreLatent, scoreRnn, type Scores } from './evaluate.ts';

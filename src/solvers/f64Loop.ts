@@ -20,8 +20,15 @@ import type { ButcherTableau } from './tableau.ts';
 /** An in-place vector field: writes f(t, y) into `out` (which never aliases `y`). */
 export type F64Rhs = (t: number, y: Float64Array, out: Float64Array) => void;
 
-/** The error norms of the loop: those of `integrate`, plus the RMS over the first `count` components. */
-export type LoopNorm = ErrorNorm | { readonly kind: 'rmsPrefix'; readonly count: number };
+/**
+ * The error norms of the loop: those of `integrate`, plus the RMS over the first `count`
+ * components, plus the largest RMS over consecutive parts `[cuts[k], cuts[k+1])` (torchdiffeq's
+ * mixed norm; components past the last cut are not read, which makes it a seminorm).
+ */
+export type LoopNorm =
+  | ErrorNorm
+  | { readonly kind: 'rmsPrefix'; readonly count: number }
+  | { readonly kind: 'maxRms'; readonly cuts: Int32Array };
 
 /** One stage's nonzero coefficients: `idx[q]` is the stage read, `w[q]` its weight. */
 interface Terms {
@@ -202,6 +209,21 @@ const normOf = (ws: F64Workspace, norm: LoopNorm, err: Float64Array, a: Float64A
       }
       return Math.sqrt(acc / Math.max(1, m));
     }
+    case 'maxRms': {
+      const cuts = norm.cuts;
+      let worst = 0;
+      for (let k = 0; k + 1 < cuts.length; k++) {
+        const lo = cuts[k] as number, hi = Math.min(n, cuts[k + 1] as number);
+        let acc = 0;
+        for (let i = lo; i < hi; i++) {
+          const v = (err[i] as number) / (atol + rtol * Math.max(Math.abs(a[i] as number), Math.abs(c[i] as number)));
+          acc = acc + v * v;
+        }
+        const rms = Math.sqrt(acc / Math.max(1, hi - lo));
+        worst = Number.isNaN(rms) || Number.isNaN(worst) ? Number.NaN : Math.max(worst, rms);
+      }
+      return worst;
+    }
     case 'max': {
       let acc = 0;
       for (let i = 0; i < n; i++) {
@@ -267,7 +289,9 @@ export const runF64Loop = (ws: F64Workspace, f: F64Rhs, y0: Float64Array, cfg: L
   const s = tab.stages, fsal = tab.fsal, order = tab.order, controlOrder = tab.controlOrder;
   const readLength = Math.min(n, cfg.readLength ?? n);
   // Error components the norm does not read are not formed either.
-  const errLength = norm.kind === 'rmsPrefix' ? Math.min(n, norm.count) : n;
+  const errLength = norm.kind === 'rmsPrefix'
+    ? Math.min(n, norm.count)
+    : norm.kind === 'maxRms' ? Math.min(n, norm.cuts[norm.cuts.length - 1] ?? n) : n;
   ws.nfe = 0;
   ws.accepted = 0;
   ws.rejected = 0;

@@ -1,5 +1,7 @@
 /**
- * The adjoint method (Chen et al. 2018, Algorithm 1, "backsolve"), on any backend. Forward: one
+ * The adjoint method (Chen et al. 2018, Algorithm 1, "backsolve"), over any backend's vector
+ * space: the gradient API runs it on tfjs; float64 runs the same algorithm allocation-free in
+ * `adjointF64.ts`. Forward: one
  * solve keeping only the states at the observation times. Backward: the augmented system
  * [z, a, θ̄, t̄] of `makeAdjointSystem`, compiled once, integrated back one observation interval
  * at a time from the forward state, adding ∂L/∂z(tᵢ) to a at each observed time (as torchdiffeq's

@@ -6,9 +6,11 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { F64Evaluator } from '../../interp/evaluator.ts';
+import type { PlacementRequest } from '../../interp/placement.ts';
 import type { F64Tensor } from '../../interp/tensor.ts';
 import { integrate } from '../../solvers/index.ts';
 import { adjointGradient } from './adjoint.ts';
+import { adjointF64 } from './adjointF64.ts';
 import { f64Backend, tfjsBackend, type Backend } from './backend.ts';
 import { backpropGradient } from './backprop.ts';
 import { makeContext, solveOptions, type Context } from './context.ts';
@@ -33,6 +35,21 @@ const f64For = (evaluator: F64Evaluator | undefined): Backend<F64Tensor> => (eva
 
 /** A gradient compiled for one model and method, applied to data. */
 export type PreparedGradient = (data: GradientData) => E.Either<GradientError, GradientResult>;
+
+/** Float64 adjoints with the default kernels, kept per derivation and settings: one-shot `gradient` calls reuse compiled plans. */
+const f64Adjoints = new WeakMap<Symbolic, Map<string, ReturnType<typeof adjointF64>>>();
+const sharedAdjointF64 = (s: Symbolic, cfg: AdjointConfig, placement: PlacementRequest | undefined): ReturnType<typeof adjointF64> => {
+  // Separate backward settings are not shared (methods are compared by identity, not by name).
+  if (cfg.backward !== undefined) return adjointF64(s, cfg, placement === undefined ? {} : { placement });
+  const key = [cfg.seminorm ?? false, cfg.restartSteps ?? false, placement ?? 'kernel'].join('|');
+  const inner = f64Adjoints.get(s) ?? new Map<string, ReturnType<typeof adjointF64>>();
+  f64Adjoints.set(s, inner);
+  const hit = inner.get(key);
+  if (hit !== undefined) return hit;
+  const run = adjointF64(s, cfg, placement === undefined ? {} : { placement });
+  inner.set(key, run);
+  return run;
+};
 
 type SymbolicMethod = (cfg: AdjointConfig | BackpropConfig) => <V>(ctx: Context<V>, d: GradientData) => E.Either<GradientError, GradientResult>;
 
@@ -72,6 +89,16 @@ export const prepareGradient = (model: GradientModel, cfg: GradientConfig): E.Ei
     case 'backprop': {
       const on: GradientBackend = cfg.on ?? { backend: 'float64' };
       const f64 = on.backend === 'float64' ? f64For(on.evaluator) : undefined;
+      if (cfg.method === 'adjoint' && on.backend === 'float64') {
+        // One float64 adjoint: the allocation-free path (plans cached per problem size).
+        const run = on.evaluator === undefined
+          ? sharedAdjointF64(s, cfg, on.placement)
+          : adjointF64(s, cfg, { evaluator: on.evaluator });
+        return E.right((d) => {
+          const ok = checkData(s, d);
+          return E.isLeft(ok) ? ok : run(d);
+        });
+      }
       return E.right((d) => {
         const ok = checkData(s, d);
         if (E.isLeft(ok)) return ok;

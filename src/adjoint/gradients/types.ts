@@ -6,6 +6,7 @@
 import type { Dynamics, Loss } from '../../dsl/model.ts';
 import type { ParamValues } from '../../dsl/params.ts';
 import type { F64Evaluator } from '../../interp/evaluator.ts';
+import type { Placement, PlacementRequest } from '../../interp/placement.ts';
 import type { F64Tensor } from '../../interp/tensor.ts';
 import { formatSolveError, type Method, type SolveError } from '../../solvers/index.ts';
 
@@ -55,6 +56,12 @@ export interface F64Path {
   readonly backend: 'float64';
   /** Default: the generated kernels (`kernelEvaluator`, bit-for-bit equal to `compileF64`). */
   readonly evaluator?: F64Evaluator;
+  /**
+   * Adjoint only, without `evaluator`: where f and the adjoint system are evaluated — `kernel`
+   * (float64, the default), `tfjs` (float32 on the active tfjs backend, the solver stays float64)
+   * or `auto` (the cost model of `interp/placement.ts`, per program and batch size).
+   */
+  readonly placement?: PlacementRequest;
 }
 
 /** The TensorFlow.js path (float32 on the active tfjs backend). */
@@ -75,6 +82,11 @@ export interface AdjointConfig {
   readonly backward?: SolverOptions;
   /** Leave θ̄ and t̄ out of the backward error norm (Kidger, Chen & Lyons 2021). Default false. */
   readonly seminorm?: boolean;
+  /**
+   * Float64 path: start every backward interval with the initial-step heuristic (as torchdiffeq)
+   * instead of the step size the controller proposed at the end of the previous one. Default false.
+   */
+  readonly restartSteps?: boolean;
   /** Default: float64 with generated kernels. */
   readonly on?: GradientBackend;
 }
@@ -124,6 +136,8 @@ export interface GradientResult {
   /** The prediction the loss saw, `[T, …state shape]`. */
   readonly prediction: F64Tensor;
   readonly stats: GradientStats;
+  /** Float64 adjoint: where f and the adjoint system were evaluated (see `F64Path.placement`). */
+  readonly placement?: { readonly f: Placement; readonly adjoint: Placement };
 }
 
 /** Why a gradient could not be computed. */

@@ -1,3 +1,8 @@
+/**
+ * The float64 adjoint of the gradient API (`adjointF64.ts`, the allocation-free path): finite
+ * differences, bit-for-bit agreement with the reference evaluator, plan reuse across sizes, and
+ * bad inputs as values.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as E from 'fp-ts/lib/Either.js';
@@ -6,8 +11,7 @@ import { linearNamed } from '../../src/dsl/layers.ts';
 import { dynamics, loss, model, type Model } from '../../src/dsl/model.ts';
 import type { ParamValues } from '../../src/dsl/params.ts';
 import { sym } from '../../src/dsl/shape.ts';
-import { compileAdjointGradient, type AdjointOptions, type LossGradient } from '../../src/adjoint/backsolveF64.ts';
-import { lossValue } from '../../src/adjoint/gradients/index.ts';
+import { lossValue, prepareGradient, type AdjointConfig, type GradientData, type GradientResult, type SolverOptions } from '../../src/adjoint/gradients/index.ts';
 import { referenceEvaluator } from '../../src/interp/evaluator.ts';
 import type { F64Tensor } from '../../src/interp/tensor.ts';
 import { spiralModel } from '../../src/models/spiral.ts';
@@ -46,16 +50,31 @@ const target = (T: number): F64Tensor => ({ shape: [T, 3, 2], data: Float64Array
 const empty: F64Tensor = { shape: [0], data: new Float64Array(0) };
 const tight = { method: dopri5, rtol: 1e-11, atol: 1e-13 } as const;
 
-const grad = (m: Model, o: AdjointOptions, params: ParamValues, ts: readonly number[], tgt: F64Tensor): LossGradient => {
-  const g = compileAdjointGradient(m, o);
+/** Settings of one run: the API config plus the forward solver. */
+interface Opts {
+  readonly cfg: AdjointConfig;
+  readonly solver: SolverOptions;
+}
+
+const dataOf = (m: Model, params: ParamValues, z: F64Tensor, ts: readonly number[], tgt: F64Tensor, solver: SolverOptions): GradientData => {
+  const input = (m.loss as NonNullable<Model['loss']>).inputs[0];
+  return { params, z0: z, ts, lossInputs: input === undefined ? {} : { [input.name]: tgt }, solver };
+};
+
+const prepared = (m: Model, cfg: AdjointConfig) => {
+  const g = prepareGradient({ dynamics: m.dynamics, loss: m.loss as NonNullable<Model['loss']> }, cfg);
   if (E.isLeft(g)) throw new Error(JSON.stringify(g.left));
-  const r = g.right(params, z0, ts, tgt);
+  return g.right;
+};
+
+const grad = (m: Model, o: Opts, params: ParamValues, ts: readonly number[], tgt: F64Tensor): GradientResult => {
+  const r = prepared(m, o.cfg)(dataOf(m, params, z0, ts, tgt, o.solver));
   if (E.isLeft(r)) throw new Error(JSON.stringify(r.left));
   return r.right;
 };
 
 /** Every gradient against 4-point central differences of the loss solved at a tight tolerance. */
-const checkFd = (m: Model, o: AdjointOptions, ts: readonly number[], tgt: F64Tensor | undefined, rtol: number): void => {
+const checkFd = (m: Model, o: Opts, ts: readonly number[], tgt: F64Tensor | undefined, rtol: number): void => {
   const r = grad(m, o, m.values, ts, tgt ?? empty);
   const lossM = m.loss as NonNullable<Model['loss']>;
   const L = (params: ParamValues, z: F64Tensor, tt: readonly number[]): number => {
@@ -75,34 +94,31 @@ const checkFd = (m: Model, o: AdjointOptions, ts: readonly number[], tgt: F64Ten
   ts.forEach((_, i) => near(r.dts[i] as number, fd4((s) => L(m.values, z0, ts.map((v, q) => (q === i ? v + s : v))), h), rtol, 1e-7, `${m.name} dts[${i}]`));
 };
 
-test('compileAdjointGradient matches finite differences: spiral, time-dependent, no data input, increasing and decreasing times', () => {
-  const o: AdjointOptions = { forward: { method: dopri5, rtol: 1e-10, atol: 1e-12 } };
+test('the float64 adjoint matches finite differences: spiral, time-dependent, no data input, increasing and decreasing times', () => {
+  const o: Opts = { cfg: { method: 'adjoint', seminorm: true }, solver: { method: dopri5, rtol: 1e-10, atol: 1e-12 } };
   checkFd(spiralModel(), o, [0, 0.2, 0.45, 0.6], target(4), 1e-5);
   checkFd(timeModel(), o, [0.1, 0.4, 0.5], target(3), 1e-5);
-  checkFd(timeModel(), { ...o, seminorm: false, restartSteps: true }, [1.2, 0.7, 0.3], target(3), 1e-5);
+  checkFd(timeModel(), { ...o, cfg: { method: 'adjoint', seminorm: false, restartSteps: true } }, [1.2, 0.7, 0.3], target(3), 1e-5);
   checkFd(sumSquares(), o, [0, 0.8], undefined, 1e-5);
-  checkFd(timeModel(), { forward: { method: dopri8, rtol: 1e-10, atol: 1e-12 }, backward: { method: tsit5, rtol: 1e-10, atol: 1e-12 } }, [0, 0.3, 0.5], target(3), 1e-5);
+  checkFd(timeModel(), { cfg: { method: 'adjoint', backward: { method: tsit5, rtol: 1e-10, atol: 1e-12 } }, solver: { method: dopri8, rtol: 1e-10, atol: 1e-12 } }, [0, 0.3, 0.5], target(3), 1e-5);
 });
 
 test('the kernel path and the reference evaluator give the same gradient bit for bit', () => {
   for (const [m, ts] of [[spiralModel(), [0, 0.1, 0.25, 0.3]], [timeModel(), [0.5, 0.2, 0]]] as const) {
     for (const seminorm of [true, false]) {
-      const o = { forward: { method: dopri5, rtol: 1e-7, atol: 1e-9 }, seminorm, backend: 'kernel' } as const;
-      const a = grad(m, o, m.values, ts, target(ts.length));
-      const b = grad(m, { ...o, evaluator: referenceEvaluator }, m.values, ts, target(ts.length));
+      const solver = { method: dopri5, rtol: 1e-7, atol: 1e-9 };
+      const a = grad(m, { cfg: { method: 'adjoint', seminorm, on: { backend: 'float64', placement: 'kernel' } }, solver }, m.values, ts, target(ts.length));
+      const b = grad(m, { cfg: { method: 'adjoint', seminorm, on: { backend: 'float64', evaluator: referenceEvaluator } }, solver }, m.values, ts, target(ts.length));
       assert.deepEqual(a, b, `${m.name} seminorm ${seminorm}`);
     }
   }
 });
 
-test('one compiled gradient serves several batch sizes, observation counts and parameter values', () => {
+test('one prepared gradient serves several batch sizes, observation counts and parameter values', () => {
   const m = spiralModel();
-  const g = compileAdjointGradient(m, { forward: { method: dopri5, rtol: 1e-7, atol: 1e-9 } });
-  if (E.isLeft(g)) throw new Error('compile');
-  const fresh = (params: ParamValues, z: F64Tensor, ts: readonly number[], tgt: F64Tensor) => {
-    const h = compileAdjointGradient(m, { forward: { method: dopri5, rtol: 1e-7, atol: 1e-9 } });
-    return E.isLeft(h) ? h : h.right(params, z, ts, tgt);
-  };
+  const cfg: AdjointConfig = { method: 'adjoint', seminorm: true };
+  const solver = { method: dopri5, rtol: 1e-7, atol: 1e-9 };
+  const g = prepared(m, cfg);
   const moved = moveParam(m.values, 'W1', 3, 0.3);
   const z1: F64Tensor = { shape: [1, 2], data: Float64Array.of(1, 1) };
   const t1: F64Tensor = { shape: [2, 1, 2], data: Float64Array.of(1, 1, 0.5, 0.7) };
@@ -110,23 +126,24 @@ test('one compiled gradient serves several batch sizes, observation counts and p
     [m.values, z0, [0, 0.1, 0.2], target(3)], [moved, z0, [0, 0.1, 0.2], target(3)], [m.values, z1, [0, 0.3], t1], [m.values, z0, [0, 0.1, 0.2, 0.3], target(4)],
     [m.values, z0, [0, 0.1, 0.2], target(3)],
   ];
-  for (const [p, z, ts, tgt] of calls) assert.deepEqual(g.right(p, z, ts, tgt), fresh(p, z, ts, tgt));
+  for (const [p, z, ts, tgt] of calls) assert.deepEqual(g(dataOf(m, p, z, ts, tgt, solver)), prepared(m, cfg)(dataOf(m, p, z, ts, tgt, solver)));
 });
 
 test('bad inputs are values, not exceptions', () => {
   const m = spiralModel();
-  const g = compileAdjointGradient(m, { forward: { method: dopri5, rtol: 1e-7, atol: 1e-9 } });
-  if (E.isLeft(g)) throw new Error('compile');
+  const solver = { method: dopri5, rtol: 1e-7, atol: 1e-9 };
+  const g = prepared(m, { method: 'adjoint' });
   const { W1: _, ...noW1 } = m.values;
-  const bad = (r: ReturnType<typeof g.right>, re: RegExp) => {
+  const bad = (r: ReturnType<typeof g>, re: RegExp) => {
     assert.ok(E.isLeft(r));
     assert.match(JSON.stringify(r.left), re);
   };
-  bad(g.right(noW1, z0, [0, 0.1], target(2)), /missing input W1/);
-  bad(g.right({ ...m.values, W1: { shape: [50, 2], data: new Float64Array(100) } }, z0, [0, 0.1], target(2)), /W1 has shape \[50,2\]/);
-  bad(g.right(m.values, z0, [0, 0.1], target(3)), /loss/);
-  const failing = compileAdjointGradient(m, { forward: { method: dopri5, rtol: 1e-7, atol: 1e-9, maxSteps: 2 } });
-  if (E.isLeft(failing)) throw new Error('compile');
-  const r = failing.right(m.values, z0, [0, 5], target(2));
+  bad(g(dataOf(m, noW1, z0, [0, 0.1], target(2), solver)), /no value for parameter W1/);
+  bad(g(dataOf(m, { ...m.values, W1: { shape: [50, 2], data: new Float64Array(100) } }, z0, [0, 0.1], target(2), solver)), /W1 has values of shape \[50,2\]/);
+  bad(g(dataOf(m, { ...m.values, W1: { shape: m.values.W1?.shape ?? [], data: new Float64Array(1) } }, z0, [0, 0.1], target(2), solver)), /W1 has 1 values/);
+  bad(g(dataOf(m, m.values, z0, [0, 0.1], target(3), solver)), /loss/);
+  const r = g(dataOf(m, m.values, z0, [0, 5], target(2), { ...solver, maxSteps: 2 }));
   assert.ok(E.isLeft(r) && r.left._tag === 'SolveFailed' && r.left.phase === 'forward' && r.left.error._tag === 'MaxStepsReached');
+  const rb = prepared(m, { method: 'adjoint', backward: { ...solver, maxSteps: 2 } })(dataOf(m, m.values, z0, [0, 5], target(2), solver));
+  assert.ok(E.isLeft(rb) && rb.left._tag === 'SolveFailed' && rb.left.phase === 'backward' && rb.left.error._tag === 'MaxStepsReached' && rb.left.error.t < 5);
 });

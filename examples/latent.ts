@@ -1,0 +1,203 @@
+/**
+ * The latent ODE of Chen et al. 2018 (§5.1, Table 2) on irregularly sampled spirals, next to the
+ * paper's RNN baseline: for 30, 50 and 100 observed points per trajectory, train both, then score
+ * the predictive RMSE on held-out spirals over the 100 grid times after the observation region
+ * (the latent ODE from the posterior mean of z₀; the RNN feeding back its own predictions).
+ *
+ * Run: npx tsx examples/latent.ts [--quick] [--out DIR] [--seed N] [--iterations N] [--counts 30,50,100]
+ * Progress goes to stderr; stdout gets one JSON summary line at the end; plots go to DIR
+ * (default out/latent): reconstruction/extrapolation of four test spirals and the training curves
+ * per observation count.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { parseArgs } from 'node:util';
+import type { ParamValues } from '../src/dsl/params.ts';
+import type { F64Tensor } from '../src/interp/tensor.ts';
+import { scoreLatent, scoreRnn, meanBaselineRmse } from '../src/latent/evaluate.ts';
+import { initLatentParams, latentOde } from '../src/latent/latentModel.ts';
+import { initRnnParams, rnnTrainable } from '../src/latent/rnnModel.ts';
+import { observationsOf, spirals, type SpiralSet } from '../src/latent/spirals.ts';
+import { trainLatent, trainRnn, type FitResult } from '../src/latent/train.ts';
+import { formatPlotError, lineChart, trainingCurves, writePlot, type LineSeries, type PlotSpec } from '../src/plot/index.ts';
+import { seedRng } from '../src/random/prng.ts';
+import { dopri5 } from '../src/solvers/index.ts';
+import { progress, type IterationLog } from '../src/train/progress.ts';
+
+const paper = {
+  latentOde: { 30: 0.1642, 50: 0.1502, 100: 0.1346 },
+  rnn: { 30: 0.3937, 50: 0.3202, 100: 0.1813 },
+} as const;
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string', default: 'out/latent' },
+    seed: { type: 'string', default: '0' },
+    iterations: { type: 'string' },
+    counts: { type: 'string' },
+  },
+});
+
+const intFlag = (what: string, s: string, min = 0): number => {
+  const v = Number(s);
+  if (s.trim() === '' || !Number.isSafeInteger(v) || v < min) {
+    process.stderr.write(`latent: --${what} must be an integer ≥ ${min}, got '${s}'\n`);
+    process.exit(2);
+  }
+  return v;
+};
+
+const quick = flags.quick === true;
+const seed = intFlag('seed', flags.seed ?? '0');
+const counts = (flags.counts ?? (quick ? '30' : '30,50,100')).split(',').map((c) => intFlag('counts', c.trim(), 1));
+for (const c of counts) if (c < 1 || c > 100) { process.stderr.write(`latent: an observation count must be in [1, 100], got ${c}\n`); process.exit(2); }
+// The full setting is sized to finish in about 15 minutes on 2 cores (see docs/sections/latent.md).
+const iterations = flags.iterations === undefined ? (quick ? 500 : 1500) : intFlag('iterations', flags.iterations, 1);
+const setting = {
+  count: quick ? 240 : 1000,
+  testCount: quick ? 40 : 200,
+  noiseStd: 0.1,
+  obsStd: 0.3,
+  iterations,
+  batchSize: quick ? 20 : 50,
+  lr: 1e-2,
+  minLr: 1e-4,
+  schedule: 'cosine',
+  latentDim: 4, encoderHidden: 25, odeHidden: 20, decoderHidden: 20, rnnHidden: 25,
+  solver: { method: 'dopri5', rtol: 1e-4, atol: 1e-5 },
+} as const;
+const solver = { method: dopri5, rtol: setting.solver.rtol, atol: setting.solver.atol };
+const outDir = flags.out ?? 'out/latent';
+
+const say = (line: string): void => { process.stderr.write(line + '\n'); };
+
+/** A bar on a terminal; otherwise a line on stderr every 50 iterations (stdout stays for the summary). */
+const reporter = (label: string, total: number): { readonly log: (e: IterationLog) => void; readonly close: () => void } => {
+  if (process.stderr.isTTY === true) {
+    say(label);
+    const bar = progress({ total, tty: true });
+    return { log: bar.log, close: bar.close };
+  }
+  return {
+    log: (e) => { if (e.iteration % 50 === 0 || e.iteration === 1 || e.iteration === total) say(`${label} iter ${e.iteration}/${total} loss ${e.loss.toFixed(3)} nfe ${e.nfeForward}/${e.nfeBackward} ${e.timeMs.toFixed(0)} ms`); },
+    close: () => undefined,
+  };
+};
+
+const timed = <T>(f: () => T): readonly [T, number] => {
+  const t0 = performance.now();
+  const v = f();
+  return [v, (performance.now() - t0) / 1000];
+};
+
+const orExit = <T>(what: string, r: E.Either<string, T>): T => {
+  if (E.isLeft(r)) {
+    say(`latent: ${what}: ${r.left}`);
+    process.exit(1);
+  }
+  return r.right;
+};
+
+const checkFit = (what: string, r: FitResult): FitResult => {
+  if (r.error !== undefined) say(`latent: ${what} stopped early: ${r.error} (scoring the last good parameters)`);
+  return r;
+};
+
+/** The points of trajectory column `b` of a time-major `[T, B, 2]` tensor, times `from…to−1`. */
+const column = (t: F64Tensor, b: number, from = 0, to = t.shape[0] as number): { x: number[]; y: number[] } => {
+  const B = t.shape[1] as number, x: number[] = [], y: number[] = [];
+  for (let k = from; k < to; k++) {
+    x.push(t.data[(k * B + b) * 2] as number);
+    y.push(t.data[(k * B + b) * 2 + 1] as number);
+  }
+  return { x, y };
+};
+
+/** One test spiral in the plane: true curve, observed points, latent ODE and RNN predictions. */
+const spiralPanel = (set: SpiralSet, row: number, b: number, latent: F64Tensor, rnn: F64Tensor, title: string): PlotSpec => {
+  const T = set.times.length, To = set.observeSteps;
+  const truth = { x: [] as number[], y: [] as number[] };
+  for (let k = 0; k < T; k++) {
+    truth.x.push(set.clean.data[(row * T + k) * 2] as number);
+    truth.y.push(set.clean.data[(row * T + k) * 2 + 1] as number);
+  }
+  const obs = observationsOf(set, [row]);
+  const ox = Array.from({ length: obs.count }, (_, k) => obs.values[2 * k] as number);
+  const oy = Array.from({ length: obs.count }, (_, k) => obs.values[2 * k + 1] as number);
+  const rec = column(latent, b, 0, To), ext = column(latent, b, To - 1), rn = column(rnn, b);
+  const series: LineSeries[] = [
+    { name: 'true', ...truth, color: '#444444' },
+    { name: 'observed', x: ox, y: oy, style: 'points', color: '#222222' },
+    { name: 'latent ODE, fit', ...rec, color: '#1f77b4', dashed: false },
+    { name: 'latent ODE, extrapolated', ...ext, color: '#d62728', dashed: true },
+    { name: 'RNN, extrapolated', ...rn, color: '#2ca02c', dashed: true },
+  ];
+  return lineChart({ title, series, xTitle: 'x', yTitle: 'y', width: 380, height: 380 });
+};
+
+const started = performance.now();
+const results: unknown[] = [];
+const plots: string[] = [];
+const write = async (name: string, spec: PlotSpec): Promise<void> => {
+  const w = await writePlot(outDir, name, spec);
+  if (E.isLeft(w)) say(`latent: plot ${name}: ${formatPlotError(w.left)}`);
+  else plots.push(w.right.pngPath);
+};
+
+for (const K of counts) {
+  const [data] = spirals({ count: setting.count, testCount: setting.testCount, observed: K, noiseStd: setting.noiseStd }, seedRng(seed, `spirals-${K}`));
+  const testRows = Array.from({ length: setting.testCount }, (_, i) => i);
+  say(`latent: ${K} observed points, ${data.train.theta0.length} training and ${setting.testCount} test spirals`);
+
+  const m = latentOde({
+    steps: K, observeSteps: data.train.observeSteps, obsStd: setting.obsStd, latentDim: setting.latentDim,
+    encoderHidden: setting.encoderHidden, odeHidden: setting.odeHidden, decoderHidden: setting.decoderHidden,
+  });
+  const p0 = initLatentParams(m, seed);
+  const untrained = orExit('untrained latent ODE', scoreLatent(m, p0, data.test, testRows, solver));
+  const fitOpts = {
+    batchSize: setting.batchSize, seed, iterations, optimizer: { kind: 'adam', lr: setting.lr },
+    schedule: { kind: 'cosine', total: iterations, minLr: setting.minLr },
+  } as const;
+  const bar = reporter(`latent ODE, K = ${K}`, iterations);
+  const [lat, latSeconds] = timed(() => checkFit('latent ODE', trainLatent(m, p0, data.train, { ...fitOpts, onLog: bar.log }, solver)));
+  bar.close();
+  const latScore = orExit('latent ODE', scoreLatent(m, lat.params, data.test, testRows, solver));
+
+  const rnnOpts = { steps: K, obsStd: setting.obsStd, hiddenDim: setting.rnnHidden };
+  const rt = rnnTrainable(rnnOpts);
+  const rbar = reporter(`RNN, K = ${K}`, iterations);
+  const [rnnFit, rnnSeconds] = timed(() => checkFit('RNN', trainRnn(rt, initRnnParams(rt, seed), data.train, { ...fitOpts, onLog: rbar.log })));
+  rbar.close();
+  const rnnParams: ParamValues = rnnFit.params;
+  const rnnScore = orExit('RNN', scoreRnn(rnnOpts, rnnParams, data.test, testRows));
+  const mean = meanBaselineRmse(data.test, testRows);
+  const k = K as 30 | 50 | 100;
+  const row = {
+    observed: K,
+    latentOde: {
+      rmse: latScore.extrapolation, reconstructionRmse: latScore.reconstruction,
+      untrainedRmse: untrained.extrapolation, untrainedReconstructionRmse: untrained.reconstruction,
+      finalLoss: lat.logs.at(-1)?.loss ?? NaN, iterations: lat.logs.length, seconds: latSeconds, paperRmse: paper.latentOde[k] ?? null,
+    },
+    rnn: { rmse: rnnScore.extrapolation, finalLoss: rnnFit.logs.at(-1)?.loss ?? NaN, iterations: rnnFit.logs.length, seconds: rnnSeconds, paperRmse: paper.rnn[k] ?? null },
+    meanBaselineRmse: mean,
+  };
+  results.push(row);
+  say(`latent: K = ${K}: predictive RMSE latent ODE ${latScore.extrapolation.toFixed(4)} (paper ${paper.latentOde[k] ?? '–'}), RNN ${rnnScore.extrapolation.toFixed(4)} (paper ${paper.rnn[k] ?? '–'}); reconstruction ${latScore.reconstruction.toFixed(4)}; untrained ${untrained.extrapolation.toFixed(4)} (reconstruction ${untrained.reconstruction.toFixed(4)}); mean of observations ${mean.toFixed(4)}`);
+
+  for (const [i, b] of [0, 1, 2, 3].entries()) {
+    if (b >= testRows.length) break;
+    await write(`spiral-K${K}-${i}`, spiralPanel(data.test, testRows[b] as number, b, latScore.prediction, rnnScore.prediction,
+      `K = ${K}, test spiral ${b} (${data.test.clockwise[b] === 1 ? 'clockwise' : 'counter-clockwise'})`));
+  }
+  await write(`training-K${K}-latent`, trainingCurves(lat.logs, { title: `latent ODE, K = ${K}: −ELBO per trajectory`, lossTitle: '−ELBO', smoothing: 0.9 }));
+  await write(`training-K${K}-rnn`, trainingCurves(rnnFit.logs.map((l) => ({ iteration: l.iteration, loss: l.loss, timeMs: l.timeMs })),
+    { title: `RNN baseline, K = ${K}: one-step NLL per trajectory`, lossTitle: 'NLL', smoothing: 0.9, logLoss: false }));
+}
+
+process.stdout.write(JSON.stringify({
+  example: 'latent', quick, seed,
+  setting: { ...setting, paper: 'count 1000, 100 + 100 times, RMSE on 100 extrapolation times' },
+  results, plots, seconds: (performance.now() - started) / 1000,
+}) + '\n');
