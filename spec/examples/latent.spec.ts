@@ -1,8 +1,9 @@
 /**
  * The latent-ODE example end to end in its `--quick` setting, as a user runs it (a child process):
- * one JSON summary line on stdout with finite figures, the latent ODE's predictive RMSE below the
- * trivial baseline's, its fit over the observed span far below the trivial and untrained ones, and
- * valid PNG plots on disk.
+ * one JSON summary line on stdout with finite figures; the latent ODE's predictive RMSE over the
+ * 100 extrapolation times clearly below the untrained model's and below both constant baselines
+ * (the last observed point, the mean of the observed points); its fit over the observed span far
+ * below the trivial and untrained ones; valid PNG plots on disk.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,7 @@ interface Row {
   readonly latentOde: Readonly<Record<string, number | null>>;
   readonly rnn: Readonly<Record<string, number | null>>;
   readonly meanBaselineRmse: number;
+  readonly lastValueBaselineRmse: number;
 }
 
 test('examples/latent.ts --quick: one JSON summary line, the latent ODE learns, valid PNGs', () => {
@@ -22,12 +24,14 @@ test('examples/latent.ts --quick: one JSON summary line, the latent ODE learns, 
       for (const k of ['rmse', 'reconstructionRmse', 'untrainedRmse', 'untrainedReconstructionRmse', 'finalLoss', 'seconds'])
         assert.ok(Number.isFinite(r.latentOde[k]), `latentOde.${k} = ${r.latentOde[k]}`);
       for (const k of ['rmse', 'finalLoss', 'seconds']) assert.ok(Number.isFinite(r.rnn[k]), `rnn.${k} = ${r.rnn[k]}`);
-      assert.ok(Number.isFinite(r.meanBaselineRmse));
-      // The quick run is too short to learn the dynamics far beyond the observed span reliably:
-      // its predictive (extrapolation) RMSE is only required to beat the trivial baseline; the
-      // learning shows in the fit over the observed span, far below the trivial and untrained ones.
+      assert.ok(Number.isFinite(r.meanBaselineRmse) && Number.isFinite(r.lastValueBaselineRmse));
+      // Seed 0 measured (docs/sections/latent.md): extrapolation 1.65 against 2.64 untrained, 2.62
+      // for the last observed point and 3.58 for the mean; the bounds leave about 20% margin.
       const latent = r.latentOde['rmse'] as number, rec = r.latentOde['reconstructionRmse'] as number;
-      assert.ok(latent < 0.9 * r.meanBaselineRmse, `latent ODE RMSE ${latent} vs mean baseline ${r.meanBaselineRmse}`);
+      const untrained = r.latentOde['untrainedRmse'] as number;
+      assert.ok(latent < 0.8 * untrained, `latent ODE extrapolation RMSE ${latent} vs untrained ${untrained}`);
+      assert.ok(latent < 0.8 * r.lastValueBaselineRmse, `latent ODE extrapolation RMSE ${latent} vs last observed point ${r.lastValueBaselineRmse}`);
+      assert.ok(latent < 0.6 * r.meanBaselineRmse, `latent ODE extrapolation RMSE ${latent} vs mean of the observations ${r.meanBaselineRmse}`);
       assert.ok(rec < 0.25 * r.meanBaselineRmse, `reconstruction RMSE ${rec} vs mean baseline ${r.meanBaselineRmse}`);
       assert.ok(rec < 0.5 * (r.latentOde['untrainedReconstructionRmse'] as number), `reconstruction RMSE ${rec} vs untrained ${r.latentOde['untrainedReconstructionRmse']}`);
     }

@@ -11,7 +11,7 @@ import type { ParamValues } from '../../src/dsl/params.ts';
 import type { F64Tensor } from '../../src/interp/tensor.ts';
 import { seedRng } from '../../src/random/prng.ts';
 import { dopri5 } from '../../src/solvers/index.ts';
-import { meanBaselineRmse, rmse, scoreLatent, scoreRnn } from '../../src/latent/evaluate.ts';
+import { lastValueBaselineRmse, meanBaselineRmse, rmse, scoreLatent, scoreRnn } from '../../src/latent/evaluate.ts';
 import { initLatentParams, latentOde, latentStep, prepareLatentGradient, type LatentOde } from '../../src/latent/latentModel.ts';
 import { initRnnParams, rnnStep, rnnTrainable } from '../../src/latent/rnnModel.ts';
 import { spirals, type SpiralSet } from '../../src/latent/spirals.ts';
@@ -119,7 +119,7 @@ test("the RNN baseline's training lowers its one-step NLL; its extrapolation has
   assert.equal(bad({ iterations: 1.5 }).params, p0);
 });
 
-test('rmse: hand-made values, time ranges and misuse; the mean baseline on a constant trajectory', () => {
+test('rmse: hand-made values, time ranges and misuse; the constant baselines on a still and a moving trajectory', () => {
   const a = { shape: [2, 1, 2], data: Float64Array.of(0, 0, 3, 4) };
   const z = { shape: [2, 1, 2], data: new Float64Array(4) };
   assert.equal(rmse(a, z), Math.sqrt(25 / 4));
@@ -132,4 +132,10 @@ test('rmse: hand-made values, time ranges and misuse; the mean baseline on a con
   // Noise-free, not moving (dt so small the spiral barely turns): the observed mean predicts it.
   const [d] = spirals({ count: 3, testCount: 3, observed: 5, observeSteps: 10, extrapolateSteps: 5, noiseStd: 0, dt: 1e-9 }, seedRng(1));
   assert.ok(meanBaselineRmse(d.test, [0, 1, 2]) < 1e-7);
+  assert.ok(lastValueBaselineRmse(d.test, [0, 1, 2]) < 1e-7);
+  // Noise-free and moving: the last observed point is nearer the future than the mean of all of them
+  // when the last observation is the region's last time (all observed), and both are wrong.
+  const [m] = spirals({ count: 4, testCount: 4, observed: 10, observeSteps: 10, extrapolateSteps: 5, noiseStd: 0, dt: 0.05 }, seedRng(2));
+  const last = lastValueBaselineRmse(m.test, [0, 1, 2, 3]), mean = meanBaselineRmse(m.test, [0, 1, 2, 3]);
+  assert.ok(last > 0.01 && last < mean, `last value ${last}, mean ${mean}`);
 });

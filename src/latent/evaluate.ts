@@ -106,21 +106,36 @@ export const scoreRnn = (
     return { reconstruction: NaN, extrapolation: rmse(p, truth), prediction: p };
   })(rnnExtrapolate(o, params, set, rows));
 
-/**
- * The trivial baseline: predict, at every extrapolation time, the mean of the trajectory's own
- * observed points.
- * @example meanBaselineRmse(data.test, [0, 1, 2]) // ≈ 3
- */
-export const meanBaselineRmse = (set: SpiralSet, rows: readonly number[]): number => {
+/** A constant prediction at every extrapolation time, per trajectory: from its observed points. */
+const constantBaselineRmse = (set: SpiralSet, rows: readonly number[], pick: (values: Float64Array, b: number, K: number, d: number) => number): number => {
   const obs = observationsOf(set, rows), K = obs.count, B = rows.length;
   const M = set.times.length - set.observeSteps;
   const truth = timeMajor(set, set.clean, rows, set.observeSteps, M);
   const pred = new Float64Array(M * B * 2);
   for (let b = 0; b < B; b++)
     for (let d = 0; d < 2; d++) {
-      let s = 0;
-      for (let k = 0; k < K; k++) s += obs.values[(b * K + k) * 2 + d] as number;
-      for (let t = 0; t < M; t++) pred[(t * B + b) * 2 + d] = s / K;
+      const v = pick(obs.values, b, K, d);
+      for (let t = 0; t < M; t++) pred[(t * B + b) * 2 + d] = v;
     }
   return rmse({ shape: [M, B, 2], data: pred }, truth);
 };
+
+/**
+ * The trivial baseline: predict, at every extrapolation time, the mean of the trajectory's own
+ * observed points.
+ * @example meanBaselineRmse(data.test, [0, 1, 2]) // ≈ 3
+ */
+export const meanBaselineRmse = (set: SpiralSet, rows: readonly number[]): number =>
+  constantBaselineRmse(set, rows, (v, b, K, d) => {
+    let s = 0;
+    for (let k = 0; k < K; k++) s += v[(b * K + k) * 2 + d] as number;
+    return s / K;
+  });
+
+/**
+ * The persistence baseline: predict, at every extrapolation time, the trajectory's last observed
+ * (noisy) point.
+ * @example lastValueBaselineRmse(data.test, [0, 1, 2]) // ≈ 3
+ */
+export const lastValueBaselineRmse = (set: SpiralSet, rows: readonly number[]): number =>
+  constantBaselineRmse(set, rows, (v, b, K, d) => v[(b * K + K - 1) * 2 + d] as number);

@@ -17,7 +17,7 @@ import { mlp, type Activation } from '../dsl/layers.ts';
 import { dynamics, makeLoss, makeModel, type Dynamics, type Loss, type Model } from '../dsl/model.ts';
 import { initParams, type ParamDecl, type ParamValues } from '../dsl/params.ts';
 import { vjp } from '../adjoint/vjp.ts';
-import { formatGradientError, prepareGradient, type PreparedGradient, type SolverOptions } from '../adjoint/gradients/index.ts';
+import { formatGradientError, prepareGradient, type AdjointConfig, type PreparedGradient, type SolverOptions } from '../adjoint/gradients/index.ts';
 import { kernelEvaluator, type F64Program } from '../interp/evaluator.ts';
 import type { F64Tensor } from '../interp/tensor.ts';
 import { decoder, elbo, elboEnv, elboVariables, type Decoder } from './elbo.ts';
@@ -106,10 +106,12 @@ export const initLatentParams = (m: LatentOde, seed: number): ParamValues => ini
 
 /**
  * The prepared adjoint gradient of the likelihood part (float64, generated kernels), derived once.
- * @example const g = prepareLatentGradient(m); // right(PreparedGradient) for latentStep
+ * `adjoint` sets the adjoint's own options (e.g. a cheaper backward solver); default: the forward
+ * solver's settings backwards too.
+ * @example const g = prepareLatentGradient(m, { method: 'adjoint', backward: { method: bosh3, rtol: 1e-3, atol: 1e-4 } });
  */
-export const prepareLatentGradient = (m: LatentOde): E.Either<string, PreparedGradient> =>
-  E.mapLeft(formatGradientError)(prepareGradient({ dynamics: m.dynamics, loss: m.likelihood }, { method: 'adjoint' }));
+export const prepareLatentGradient = (m: LatentOde, adjoint: AdjointConfig = { method: 'adjoint' }): E.Either<string, PreparedGradient> =>
+  E.mapLeft(formatGradientError)(prepareGradient({ dynamics: m.dynamics, loss: m.likelihood }, adjoint));
 
 /** One evaluation of the negative ELBO and its gradient. */
 export interface LatentStep {

@@ -7,7 +7,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { ParamValues } from '../dsl/params.ts';
-import type { SolverOptions } from '../adjoint/gradients/index.ts';
+import type { AdjointConfig, SolverOptions } from '../adjoint/gradients/index.ts';
 import { draw, nextNormal, seedRng, type RngState } from '../random/prng.ts';
 import { formatBatchError, initShuffler, nextBatch } from '../train/batches.ts';
 import { clipGradNorm, globalNorm } from '../train/clip.ts';
@@ -89,8 +89,10 @@ const fit = (params0: ParamValues, n: number, o: FitOptions, stepFn: StepFn): Fi
  * const m = latentOde({ steps: 30, observeSteps: 100, obsStd: 0.1 });
  * const r = trainLatent(m, initLatentParams(m, 0), data.train, { iterations: 200, batchSize: 50, seed: 0 }, { method: dopri5, rtol: 1e-4, atol: 1e-5 });
  */
-export const trainLatent = (m: LatentOde, params: ParamValues, set: SpiralSet, o: FitOptions, solver: SolverOptions): FitResult => {
-  const g = prepareLatentGradient(m);
+export const trainLatent = (
+  m: LatentOde, params: ParamValues, set: SpiralSet, o: FitOptions, solver: SolverOptions, adjoint?: AdjointConfig,
+): FitResult => {
+  const g = prepareLatentGradient(m, adjoint);
   if (E.isLeft(g)) return { params, logs: [], error: g.left };
   return fit(params, set.theta0.length, o, (p, rows, rng) => {
     const [eps, rng1] = draw(nextNormal, rng, rows.length * m.latentDim);
