@@ -18,6 +18,7 @@ import { binaryF64, evalF64, unaryF64, type F64Env } from '../../src/interp/eval
 import { compileKernel, formatKernelError, kernelFn, type Kernel } from '../../src/interp/kernel/index.ts';
 import { auditSource, ident } from '../../src/interp/kernel/js.ts';
 import { binaryJs, mathPrologue, unaryJs } from '../../src/interp/kernel/jsOps.ts';
+import { fastMath } from '../../src/interp/fastMath.ts';
 import { sizeOf, type F64Tensor } from '../../src/interp/tensor.ts';
 import { freeVars } from '../../src/interp/traverse.ts';
 import { anyExpr, exprArbs, exprVars } from '../arbitraries/expr.ts';
@@ -76,11 +77,11 @@ const compile = (roots: readonly Node[], sizes: Record<string, number> = {}): Ke
 test('op templates equal unaryF64 / binaryF64 on special values', () => {
   const a = ident('a', 0), b = ident('a', 1);
   for (const op of unaryOps) {
-    const f = new Function(ident('a', 0), `${mathPrologue} return ${unaryJs[op](a)};`) as (x: number) => number;
+    const f = new Function('F', ident('a', 0), `${mathPrologue} return ${unaryJs[op](a)};`).bind(null, fastMath) as (x: number) => number;
     for (const x of specials) assert.ok(Object.is(f(x), unaryF64[op](x)), `${op}(${x})`);
   }
   for (const op of binaryOps) {
-    const f = new Function(a, b, `${mathPrologue} return ${binaryJs[op](a, b)};`) as (x: number, y: number) => number;
+    const f = new Function('F', a, b, `${mathPrologue} return ${binaryJs[op](a, b)};`).bind(null, fastMath) as (x: number, y: number) => number;
     for (const x of specials) for (const y of specials) assert.ok(Object.is(f(x, y), binaryF64[op](x, y)), `${op}(${x}, ${y})`);
   }
 });
@@ -208,7 +209,7 @@ test('spiral dynamics at batch 1, 20, 256; fused into matmul + map + matmul + ma
   }
   const k = compile([f.node], { batch: 20 });
   assert.equal(k.instructionCount, 5);
-  assert.equal(k.source.split('Mtanh(').length - 1, 1);
+  assert.equal(k.source.split('Ftanh(').length - 1, 1);
   assert.ok(k.arenaSize <= 20 * 2 + 2 * 20 * 50, `arena ${k.arenaSize}`);
 });
 
@@ -234,7 +235,7 @@ test('shared subexpressions and several roots: f and a VJP-like root sharing tan
   const roots = [f.node, dx.node, t.node, f.node, x.node, X.scalar(2).node, X.reshape(t, [B, 2, 2]).node, X.sum(dh).node];
   for (const batch of [1, 5]) agree(roots, envFor(roots, batch, 11), `vjp batch ${batch}`);
   const k = compile(roots, { batch: 5 });
-  assert.equal(k.source.split('Mtanh(').length - 1, 1, 'tanh computed once');
+  assert.equal(k.source.split('Ftanh(').length - 1, 1, 'tanh computed once');
 });
 
 test('a 20,000-deep chain compiles without recursion and agrees', () => {
