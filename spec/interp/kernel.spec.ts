@@ -213,6 +213,23 @@ test('spiral dynamics at batch 1, 20, 256; fused into matmul + map + matmul + ma
   assert.ok(k.arenaSize <= 20 * 2 + 2 * 20 * 50, `arena ${k.arenaSize}`);
 });
 
+test('inlined exp and tanh equal fastExp / fastTanh bit for bit across every branch', () => {
+  const grid = [...specials, 0.85, -0.85, 0.8499999999999999, 22, -22, 21.999999999999996, 708.9, -707.9, 709, -708, 5e-324, -5e-324];
+  const draw = lcg(7);
+  for (let i = 0; i < 4000; i++) grid.push((draw() * 2) ** 5 * 6, draw() * 1e-6);
+  const n = grid.length;
+  const x = X.input('x', [n]);
+  const k = compile([X.tanh(x).node, X.exp(x).node, X.tanh(X.exp(x)).node]);
+  assert.match(k.source, /Ftab\[/, 'exp arithmetic is inlined');
+  const outs = k.allocOutputs();
+  k.run([Float64Array.from(grid)], outs);
+  grid.forEach((v, i) => {
+    assert.ok(Object.is(outs[0]?.[i], fastMath.tanh(v)), `tanh(${v})`);
+    assert.ok(Object.is(outs[1]?.[i], fastMath.exp(v)), `exp(${v})`);
+    assert.ok(Object.is(outs[2]?.[i], fastMath.tanh(fastMath.exp(v))), `tanh(exp(${v}))`);
+  });
+});
+
 test('fusion: single-shape elementwise chains become one loop, shared values computed once', () => {
   const x = X.input('x', [B, 3]), b = X.input('b', [3]);
   const t = X.tanh(X.add(x, b));

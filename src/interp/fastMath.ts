@@ -134,7 +134,8 @@ export const fastTanh = (x: number): number => {
     // Lambert's convergent: tanh x = x·(P − z·S)/P; the integer coefficients are exact.
     const s = 11486475 + z * (810810 + z * (12870 + z * 44));
     const p = 34459425 + z * (16216200 + z * (945945 + z * (13860 + z * 45)));
-    return x - x * ((z * s) / p);
+    // x − x·w would turn −0 into +0.
+    return x === 0 ? x : x - x * ((z * s) / p);
   }
   if (!(a < 22)) return x !== x ? x : x < 0 ? -1 : 1;
   const r = 1 - 2 / (fastExp(2 * a) + 1);
