@@ -230,15 +230,13 @@ test('inlined exp and tanh equal fastExp / fastTanh bit for bit across every bra
   });
 });
 
-test('large parameter gradients and column sums (k-outer matmul, row-order reductions) agree bit for bit', () => {
+test('large parameter gradients (xᵀ·g over the batch) and column sums agree bit for bit', () => {
   const h = X.input('h', [B, 64]), g = X.input('g', [B, 2]), y = X.input('y', [B, 2]), c = X.input('c', [B, 3, 5]);
   const roots = [
     X.matmul(X.transposeM(h), g), X.matmul(X.transposeM(y), h), X.sumAxes(h, [0]), X.meanAxes(h, [0], true),
     X.sumAxes(c, [0, 1]), X.meanAxes(c, [0]), X.sumAxes(c, [1]),
   ].map((e) => e.node);
   for (const batch of [3, 40, 300]) agree(roots, envFor(roots, batch, batch, true), `batch ${batch}`);
-  const src = compile(roots, { batch: 300 }).source;
-  assert.doesNotMatch(src, /s[0-9]+ = s[0-9]+ \+ [^\n]*\* 64\]/, 'no register sum walks down a column of h');
 });
 
 test('fusion: single-shape elementwise chains become one loop, shared values computed once', () => {

@@ -114,41 +114,8 @@ const emitMap = (ctx: Ctx, ins: MapInstr): Js[] => {
   })];
 };
 
-/** Operands of at least this many elements are not walked across rows (each read a cache miss). */
-export const strideWalkLimit = 2048;
-
 /**
- * The k-outer schedule, for products whose other schedules would walk a large operand down its
- * columns (a parameter gradient xᵀ·g at large batch): zero the output, then for each k add the
- * rank-one update x[:, k]·y[k, :] row by row, reading both operands along their rows. Each
- * output still sums over k in increasing order from 0.
- */
-const emitMatmulKOuter = (ctx: Ctx, ins: MatmulInstr): Js[] => {
-  const { m, k, n, x, y, out } = ins;
-  const [xr0, xc] = ins.xStrides;
-  const [yr0, yc] = ins.yStrides;
-  const zero = nest(ctx, [m * n], [{ base: baseOf(ctx, out), strides: [1] }], ([o]) => [js`${at(ctx, out, o as Js)} = 0;`]);
-  const body = nest(ctx, [k], [{ base: baseOf(ctx, x), strides: [xc] }, { base: baseOf(ctx, y), strides: [yr0] }], ([xp, yp]) => {
-    const vs = n <= unrollLimit ? Array.from({ length: n }, () => ctx.fresh('v')) : [];
-    const hoist = vs.map((v, j) => js`const ${v} = ${at(ctx, y, plus(yp as Js, int(j * yc)))};`);
-    return [...hoist, ...nest(ctx, [m], [{ base: xp as Js, strides: [xr0] }, { base: baseOf(ctx, out), strides: [n] }], ([xo, or]) => {
-      const a = ctx.fresh('a');
-      const load = js`const ${a} = ${at(ctx, x, xo as Js)};`;
-      if (vs.length > 0) {
-        return [load, ...vs.map((v, j) => {
-          const o = at(ctx, out, plus(or as Js, int(j)));
-          return js`${o} = ${o} + ${a} * ${v};`;
-        })];
-      }
-      return [load, ...nest(ctx, [n], [{ base: or as Js, strides: [1] }, { base: yp as Js, strides: [yc] }], ([o, yo]) =>
-        [js`${at(ctx, out, o as Js)} = ${at(ctx, out, o as Js)} + ${a} * ${at(ctx, y, yo as Js)};`])];
-    })];
-  });
-  return [...zero, ...body];
-};
-
-/**
- * Matmul in one of five schedules, all summing over k in increasing order from 0 (so every
+ * Matmul in one of four schedules, all summing over k in increasing order from 0 (so every
  * result equals the reference i-k-j loop bit for bit): small k unrolled into one expression per
  * output; small n, or small m, accumulated in registers; otherwise i-k-j accumulating into the
  * output row. Operands are read through their (row, column) strides, so transposes cost nothing.
@@ -169,9 +136,6 @@ const emitMatmul = (ctx: Ctx, ins: MatmulInstr): Js[] => {
       })];
     });
   }
-  // Register schedules below read x down its columns (small n) or y down its columns (small m).
-  if ((n <= unrollLimit && xc !== 1 && m * k >= strideWalkLimit) || (n > unrollLimit && m <= unrollLimit && yr0 !== 1 && k * n >= strideWalkLimit))
-    return emitMatmulKOuter(ctx, ins);
   if (n <= unrollLimit) {
     // Rows in pairs: 2·n independent accumulators hide the add latency; an odd last row alone.
     const block = (xrs: readonly Js[], ors: readonly Js[]): Js[] => {
@@ -217,30 +181,8 @@ const emitMatmul = (ctx: Ctx, ins: MatmulInstr): Js[] => {
   ]);
 };
 
-/**
- * A sum or mean whose kept axes are inner in memory (a column sum over the batch): zero the
- * outputs, then walk the input in memory order adding each element to its output, so no column
- * is walked with a large stride. Each output still sums in row-major order from 0.
- */
-const emitReduceRows = (ctx: Ctx, ins: ReduceInstr): Js[] => {
-  const outStrides = stridesOf(ins.keptDims);
-  const outStream: Stream = { base: baseOf(ctx, ins.out), strides: outStrides };
-  const zero = nest(ctx, ins.keptDims, [outStream], ([o]) => [js`${at(ctx, ins.out, o as Js)} = 0;`]);
-  const add = nest(ctx, [...ins.redDims, ...ins.keptDims], [
-    { base: baseOf(ctx, ins.out), strides: [...ins.redDims.map(() => 0), ...outStrides] },
-    { base: baseOf(ctx, ins.x), strides: [...ins.redStrides, ...ins.keptStrides] },
-  ], ([o, xo]) => [js`${at(ctx, ins.out, o as Js)} = ${at(ctx, ins.out, o as Js)} + ${at(ctx, ins.x, xo as Js)};`]);
-  const scale = ins.op === 'mean'
-    ? nest(ctx, ins.keptDims, [outStream], ([o]) => [js`${at(ctx, ins.out, o as Js)} = ${at(ctx, ins.out, o as Js)} / ${ins.count};`])
-    : [];
-  return [...zero, ...add, ...scale];
-};
-
 /** Reductions, mirroring `reduceKernel`: each output sums its inputs in row-major order from 0. */
 const emitReduce = (ctx: Ctx, ins: ReduceInstr): Js[] => {
-  const innerKept = ins.keptStrides[ins.keptStrides.length - 1], innerRed = ins.redStrides[ins.redStrides.length - 1];
-  if (ins.op !== 'logsumexp' && innerKept !== undefined && innerRed !== undefined && innerKept < innerRed &&
-    sizeOf(ins.keptDims) * ins.count >= strideWalkLimit) return emitReduceRows(ctx, ins);
   const outer: Stream[] = [{ base: baseOf(ctx, ins.out), strides: stridesOf(ins.keptDims) }, { base: baseOf(ctx, ins.x), strides: ins.keptStrides }];
   return nest(ctx, ins.keptDims, outer, ([o, xr]) => {
     const inner = (body: (xo: Js) => Js[]): Js[] =>
