@@ -1,8 +1,8 @@
 /**
  * Gradients of a loss on an ODE solution at observation times, by a method chosen as a typed
  * value: `adjoint` (backsolve, O(1) memory), `backprop` (exact for the discrete solution) —
- * each on float64 (pluggable evaluator), on tfjs, or with float32 results placed on either — and `tfjs-autodiff` (TensorFlow.js's own
- * tape through the tfjs solver). All return ∂L/∂z₀, ∂L/∂θ, ∂L/∂tᵢ, the loss and statistics.
+ * each on float64 (pluggable evaluator), on tfjs, or with float32 results placed on either —
+ * and `tfjs-autodiff` (TensorFlow.js's own tape through the tfjs solver). All return ∂L/∂z₀, ∂L/∂θ, ∂L/∂tᵢ, the loss and statistics.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { F64Evaluator } from '../../interp/evaluator.ts';
