@@ -12,8 +12,10 @@
  * mean |ŷ − y|. scale: hidden 64, y0 batches 1/16/256/4096 over [0, 1], dopri5 at 1e-5, loss
  * Σ y(1)². Every case runs in a fresh process; times are per iteration (forward + gradient), the
  * median over `iters` iterations after `warmup`; first_iteration_ms is the time to the first
- * gradient including model build and kernel generation. float32 is the tfjs path (the backend
- * `selectBackend` picks, or FLUXION_BACKEND). The float64 adjoint also runs with automatic
+ * gradient including model build and kernel generation. float32 means float32 results: the
+ * adjoint placed by the cost model (`auto`, or `--placements`), on the kernel (computing in
+ * double) or on tfjs (the backend `selectBackend` picks, or FLUXION_BACKEND); backprop on the
+ * kernel. `backend` says which ran. The float64 adjoint also runs with automatic
  * placement (`--placements`): f and the adjoint system on the kernel or on tfjs, as the cost model
  * of src/interp/placement.ts picks; `backend` says which ran. The losses are checked against a
  * direct evaluation (plain loops, tight tolerance). calibration_tanh_ns (ns per Math.tanh, measured
@@ -87,7 +89,8 @@ const cases = (bench: 'spiral' | 'scale', points: readonly (Partial<CaseSpec>)[]
   const out: Record<string, unknown>[] = [];
   const placements = list(values.placements, bench === 'scale' ? ['kernel', 'auto'] : ['kernel']) as NonNullable<CaseSpec['placement']>[];
   for (const point of points) for (const dtype of dtypes) for (const mode of modes) {
-    for (const placement of mode === 'adjoint' && dtype === 'float64' ? placements : [undefined]) {
+    const forDtype = dtype === 'float64' || values.placements !== undefined ? placements : ['auto' as const];
+    for (const placement of mode === 'adjoint' ? forDtype : [undefined]) {
       const spec: CaseSpec = { bench, mode, dtype, iters, warmup, ...point, ...(placement === undefined ? {} : { placement }) };
       log(`${bench}: ${mode} ${dtype}${placement === undefined ? '' : ` (${placement})`} ${point.regime ?? point.batch}…`);
       const c = runChild(spec);

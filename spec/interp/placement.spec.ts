@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as E from 'fp-ts/lib/Either.js';
-import { prepareGradient } from '../../src/adjoint/gradients/index.ts';
+import { prepareGradient, type GradientBackend } from '../../src/adjoint/gradients/index.ts';
 import { augmentedRoots, makeAdjointSystem } from '../../src/adjoint/system.ts';
 import { bufferProgram, kernelEvaluator } from '../../src/interp/evaluator.ts';
 import { choosePlacement, placementFromEnv, workload } from '../../src/interp/placement.ts';
@@ -72,5 +72,40 @@ test('the adjoint gradient placed on tfjs agrees with the kernel one and says wh
   for (const [name, t] of Object.entries(a.dparams)) {
     const scale = Math.max(...Array.from(t.data, Math.abs));
     t.data.forEach((v, i) => assert.ok(Math.abs(v - ((b.dparams[name] as F64Tensor).data[i] as number)) <= 1e-4 * scale, `${name}[${i}]`));
+  }
+});
+
+test('float32 on the kernel: computed in double, every value rounded to float32; auto picks the kernel when small', () => {
+  const z0: F64Tensor = { shape: [3, 2], data: Float64Array.of(2, 0, 0.5, -1.2, -1, 0.3) };
+  const ts = [0, 0.1, 0.2];
+  const target: F64Tensor = { shape: [3, 3, 2], data: Float64Array.from({ length: 18 }, (_, i) => Math.cos(i)) };
+  const lossM = m.loss as NonNullable<typeof m.loss>;
+  const data = { params: m.values, z0, ts, lossInputs: { ytrue: target }, solver: { method: dopri5, rtol: 1e-6, atol: 1e-8 } };
+  const run = (on: GradientBackend, method: 'adjoint' | 'backprop') => {
+    const g = prepareGradient({ dynamics: m.dynamics, loss: lossM }, method === 'adjoint' ? { method, seminorm: true, on } : { method, on });
+    if (E.isLeft(g)) throw new Error('compile');
+    const r = g.right(data);
+    if (E.isLeft(r)) throw new Error(JSON.stringify(r.left));
+    return r.right;
+  };
+  const isF32 = (v: number): boolean => Object.is(Math.fround(v), v);
+  for (const method of ['adjoint', 'backprop'] as const) {
+    const ref = run({ backend: 'float64' }, method);
+    for (const on of [{ backend: 'float32', placement: 'kernel' }, { backend: 'float32' }] as const) {
+      const got = run(on, method);
+      if (method === 'adjoint') assert.deepEqual(got.placement, { f: 'kernel', adjoint: 'kernel' }, `${JSON.stringify(on)} at batch 3 runs on the kernel`);
+      assert.ok(isF32(got.loss));
+      assert.equal(got.loss, Math.fround(ref.loss), 'the double result, rounded once');
+      const pairs: [F64Tensor, F64Tensor][] = [[got.dz0, ref.dz0], [got.prediction, ref.prediction], [{ shape: [ref.dts.length], data: got.dts }, { shape: [ref.dts.length], data: ref.dts }],
+        ...Object.keys(ref.dparams).map((k): [F64Tensor, F64Tensor] => [got.dparams[k] as F64Tensor, ref.dparams[k] as F64Tensor])];
+      for (const [a, b] of pairs) {
+        assert.deepEqual(a.shape, b.shape);
+        b.data.forEach((v, i) => {
+          const x = a.data[i] as number;
+          assert.ok(isF32(x), `${x} is a float32 value`);
+          assert.equal(x, Math.fround(v), `${method} ${JSON.stringify(on)}[${i}]: ${x} vs ${v}`);
+        });
+      }
+    }
   }
 });

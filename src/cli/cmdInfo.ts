@@ -1,7 +1,8 @@
-/** `fluxion info`: versions and the TensorFlow.js backend in use. */
+/** `fluxion info`: versions, the TensorFlow.js backend in use, and how gradients are placed. */
 import { createRequire } from 'node:module';
 import * as E from 'fp-ts/lib/Either.js';
 import { availableBackends, formatBackendError, selectBackend } from '../interp/backend.ts';
+import { placementFromEnv } from '../interp/placement.ts';
 import type { Command } from './command.ts';
 import { fail, parse } from './io.ts';
 
@@ -30,7 +31,11 @@ export const info: Command = {
       skipped: b.right.tried,
       available,
       FLUXION_BACKEND: process.env['FLUXION_BACKEND'] ?? null,
+      placement: placementFromEnv(),
     };
+    const placement = report.placement === 'auto'
+      ? `auto: the cost model picks the generated kernel or tfjs ${b.right.name} per program and batch size`
+      : `${report.placement} (forced by FLUXION_BACKEND)`;
     if (p.right.values.json === true) return E.right(JSON.stringify(report));
     const lines = [
       `fluxion ${report.fluxion}, node ${report.node}, @tensorflow/tfjs ${report.tfjs}`,
@@ -38,6 +43,7 @@ export const info: Command = {
       ...Object.entries(b.right.details).map(([k, v]) => `  ${k}: ${v}`),
       ...b.right.tried.map((t) => `skipped ${t.name}: ${t.reason}`),
       `available: ${available.join(', ')}`,
+      `placement of float32 adjoints (float64 ones with placement auto): ${placement}; float32 on the kernel computes in double and rounds the results`,
     ];
     return E.right(lines.join('\n'));
   },

@@ -11,23 +11,28 @@ import {
   binaryKernel, broadcastKernel, concatKernel, matmulKernel, reduceKernel, sliceKernel,
   transposeKernel,
 } from './f64Kernels.ts';
+import { fastExp, fastSigmoid, fastSoftplus, fastTanh } from './fastMath.ts';
 import { patchesKernel, unpatchesKernel } from './f64Patches.ts';
 import { sizeOf, type F64Tensor } from './tensor.ts';
 import { applyAlgebra, freeVars, topoOrder, type Algebra } from './traverse.ts';
 
-/** The meaning of each unary op on one float64. */
+/**
+ * The meaning of each unary op on one float64. exp, tanh, sigmoid and softplus are Fluxion's own
+ * (`fastMath.ts`, within about an ulp), not V8's Math calls, so that the generated kernel can
+ * inline the same arithmetic and still agree bit for bit.
+ */
 export const unaryF64: { readonly [K in UnaryOp]: (x: number) => number } = {
   neg: (x) => -x,
-  exp: Math.exp,
+  exp: fastExp,
   log: Math.log,
   log1p: Math.log1p,
   sqrt: Math.sqrt,
   square: (x) => x * x,
   sin: Math.sin,
   cos: Math.cos,
-  tanh: Math.tanh,
-  sigmoid: (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
-  softplus: (x) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x))),
+  tanh: fastTanh,
+  sigmoid: fastSigmoid,
+  softplus: fastSoftplus,
   relu: (x) => (x > 0 ? x : x <= 0 ? 0 : x),
   abs: Math.abs,
   sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : x),

@@ -34,7 +34,7 @@ export interface PlacementChoice {
 
 /**
  * What a program costs at the given sizes: kernel work (element operations, transcendental ones
- * weighted as ten), elementwise and contraction work as tfjs sees them (every element op one
+ * weighted as four or ten), elementwise and contraction work as tfjs sees them (every element op one
  * unit; matmuls, reductions and copies), and the ops tfjs dispatches.
  */
 export interface Workload {
@@ -44,9 +44,15 @@ export interface Workload {
   readonly ops: number;
 }
 
-/** Transcendental ops cost about ten multiply-adds in the kernel (Math.tanh ≈ 12 ns). */
-const heavy: ReadonlySet<UnaryOp> = new Set<UnaryOp>(['exp', 'log', 'log1p', 'sin', 'cos', 'tanh', 'sigmoid', 'softplus']);
-const unaryWeight = (op: UnaryOp): number => (heavy.has(op) ? 10 : 1);
+/**
+ * Kernel cost of a unary op in multiply-adds: Fluxion's own exp, tanh and sigmoid (`fastMath.ts`,
+ * inlined, 3–5 ns) about four; the Math calls (log, log1p, sin, cos, and softplus's log1p,
+ * 20–30 ns) about ten. Fitted on bench/placement.ts: 2.1 ns per multiply-add and 4.2 ns per tanh
+ * under load (twice the quiet machine's times, the same ratio).
+ */
+const mathCall: ReadonlySet<UnaryOp> = new Set<UnaryOp>(['log', 'log1p', 'sin', 'cos', 'softplus']);
+const inlined: ReadonlySet<UnaryOp> = new Set<UnaryOp>(['exp', 'tanh', 'sigmoid']);
+const unaryWeight = (op: UnaryOp): number => (mathCall.has(op) ? 10 : inlined.has(op) ? 4 : 1);
 
 const instrWork = (ins: Instr, weigh: boolean): number => {
   switch (ins.kind) {

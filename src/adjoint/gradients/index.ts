@@ -1,12 +1,12 @@
 /**
  * Gradients of a loss on an ODE solution at observation times, by a method chosen as a typed
  * value: `adjoint` (backsolve, O(1) memory), `backprop` (exact for the discrete solution) —
- * each on float64 (pluggable evaluator) or on tfjs — and `tfjs-autodiff` (TensorFlow.js's own
- * tape through the tfjs solver). All return ∂L/∂z₀, ∂L/∂θ, ∂L/∂tᵢ, the loss and statistics.
+ * each on float64 (pluggable evaluator), on tfjs, or with float32 results placed on either —
+ * and `tfjs-autodiff` (TensorFlow.js's own tape through the tfjs solver). All return ∂L/∂z₀, ∂L/∂θ, ∂L/∂tᵢ, the loss and statistics.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { F64Evaluator } from '../../interp/evaluator.ts';
-import type { PlacementRequest } from '../../interp/placement.ts';
+import { placementFromEnv, type PlacementRequest } from '../../interp/placement.ts';
 import type { F64Tensor } from '../../interp/tensor.ts';
 import { integrate } from '../../solvers/index.ts';
 import { adjointGradient } from './adjoint.ts';
@@ -22,7 +22,7 @@ import type {
 } from './types.ts';
 
 export type {
-  AdjointConfig, BackpropConfig, F64Path, GradientBackend, GradientConfig, GradientData, GradientError, GradientModel,
+  AdjointConfig, BackpropConfig, F32Path, F64Path, GradientBackend, GradientConfig, GradientData, GradientError, GradientModel,
   GradientProblem, GradientResult, GradientStats, SolverOptions, TfjsAutodiffConfig, TfjsPath,
 } from './types.ts';
 export { formatGradientError } from './types.ts';
@@ -68,6 +68,42 @@ const onBackend = <V>(b: Backend<V>, s: Symbolic, d: GradientData, cfg: AdjointC
     return E.isLeft(ctx) ? ctx : runSymbolic(cfg)(ctx.right, d);
   });
 
+const toF32 = (t: F64Tensor): F64Tensor => ({ shape: t.shape, data: t.data.map(Math.fround) });
+
+/** A result with every value rounded to float32. */
+const roundF32 = (r: GradientResult): GradientResult => ({
+  ...r,
+  loss: Math.fround(r.loss),
+  dz0: toF32(r.dz0),
+  dparams: Object.fromEntries(Object.entries(r.dparams).map(([k, v]) => [k, toF32(v)])),
+  dts: r.dts.map(Math.fround),
+  prediction: toF32(r.prediction),
+});
+
+/**
+ * Float32 results. The adjoint runs the float64 adjoint with the placement request (on the
+ * kernel it computes in double; on tfjs it evaluates in float32 under a float64 solver);
+ * backprop, which has no cost model, runs on the kernel unless tfjs is requested. Either way
+ * every value is rounded to float32 at the end.
+ */
+const float32Gradient = (s: Symbolic, cfg: AdjointConfig | BackpropConfig, request: PlacementRequest): PreparedGradient => {
+  const run: PreparedGradient = cfg.method === 'adjoint'
+    ? sharedAdjointF64(s, cfg, request)
+    : (d) => {
+      if (request !== 'tfjs') return onBackend(defaultF64, s, d, cfg);
+      const b = tfjsBackend();
+      try {
+        return onBackend(b, s, d, cfg);
+      } finally {
+        b.dispose();
+      }
+    };
+  return (d) => {
+    const ok = checkData(s, d);
+    return E.isLeft(ok) ? ok : E.map(roundF32)(run(d));
+  };
+};
+
 /**
  * Derives everything symbolic once (adjoint system, loss gradients) and returns the gradient as
  * a function of the data, for repeated use (training).
@@ -88,6 +124,7 @@ export const prepareGradient = (model: GradientModel, cfg: GradientConfig): E.Ei
     case 'adjoint':
     case 'backprop': {
       const on: GradientBackend = cfg.on ?? { backend: 'float64' };
+      if (on.backend === 'float32') return E.right(float32Gradient(s, cfg, on.placement ?? placementFromEnv()));
       const f64 = on.backend === 'float64' ? f64For(on.evaluator) : undefined;
       if (cfg.method === 'adjoint' && on.backend === 'float64') {
         // One float64 adjoint: the allocation-free path (plans cached per problem size).

@@ -69,8 +69,19 @@ export interface TfjsPath {
   readonly backend: 'tfjs';
 }
 
+/**
+ * Float32 results (every value rounded to float32). Where they are computed: `kernel` (the
+ * float64 path on the generated kernel, rounded at the end: more accurate than float32, as fast
+ * as float64), `tfjs` (as `TfjsPath`) or `auto` (default: the cost model of `interp/placement.ts`,
+ * as for float64; `FLUXION_BACKEND` overrides the default).
+ */
+export interface F32Path {
+  readonly backend: 'float32';
+  readonly placement?: PlacementRequest;
+}
+
 /** Where a symbolic method runs. */
-export type GradientBackend = F64Path | TfjsPath;
+export type GradientBackend = F64Path | TfjsPath | F32Path;
 
 /**
  * The adjoint method (Chen et al. 2018, Algorithm 1, "backsolve"): O(1) memory in the number of

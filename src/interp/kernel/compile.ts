@@ -5,6 +5,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { Node, VarNode } from '../../dsl/node.ts';
+import { fastMath, type FastMath } from '../fastMath.ts';
 import { sizeOf } from '../tensor.ts';
 import { allocate } from './alloc.ts';
 import { emitKernel } from './emit.ts';
@@ -44,7 +45,7 @@ export interface Kernel {
 }
 
 type Generated = (inputs: readonly Float64Array[], outputs: readonly Float64Array[]) => void;
-type Factory = (consts: Float64Array, arena: Float64Array) => Generated;
+type Factory = (consts: Float64Array, arena: Float64Array, math: FastMath) => Generated;
 
 const checkBuffers = (what: string, bufs: readonly Float64Array[], sizes: readonly number[]): void => {
   if (bufs.length !== sizes.length) throw new RangeError(`kernel: ${bufs.length} ${what} buffers, expected ${sizes.length}`);
@@ -73,8 +74,8 @@ export const compileKernel = (
   const source = emitKernel(tape, locs);
   auditSource(source);
   // The one audited cast: the source was built by `emitKernel` from trusted fragments only.
-  const factory = new Function('K', 'A', source) as Factory;
-  const gen = factory(tape.consts, new Float64Array(arenaSize));
+  const factory = new Function('K', 'A', 'F', source) as Factory;
+  const gen = factory(tape.consts, new Float64Array(arenaSize), fastMath);
   const inSizes = tape.inputShapes.map(sizeOf);
   const outSizes = tape.outputShapes.map(sizeOf);
   return E.right({

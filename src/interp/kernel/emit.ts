@@ -1,6 +1,7 @@
 /**
  * Code generation: a placed tape becomes the body of a JavaScript factory
- * `(K, A) => function kernel(I, O) {...}` where `K` holds the constants, `A` is the arena, and
+ * `(K, A, F) => function kernel(I, O) {...}` where `K` holds the constants, `A` is the arena, `F`
+ * holds Fluxion's exp and tanh (`fastMath`), and
  * `I`/`O` are the input and output buffers. Every instruction becomes straight-line code or a
  * loop nest whose bounds, strides and offsets are integer literals; nothing from the model but
  * numbers reaches the source (see `js.ts`).
@@ -8,6 +9,7 @@
 import { sizeOf, stridesOf } from '../tensor.ts';
 import type { Loc } from './alloc.ts';
 import { ident, int, js, plus, type IdentPrefix, type Js } from './js.ts';
+import { inlineUnary } from './inlineMath.ts';
 import { binaryJs, mathPrologue, template, unaryJs } from './jsOps.ts';
 import type { AccumulateInstr, CopyInstr, Instr, MapInstr, MatmulInstr, ReduceInstr, Tape, ValueId } from './tape.ts';
 
@@ -97,10 +99,14 @@ const emitMap = (ctx: Ctx, ins: MapInstr): Js[] => {
       (o.kind === 'leaf' ? names[o.index] : stepNames[o.index]) as Js;
     for (const st of ins.steps) {
       const e = ctx.fresh('e');
-      const expr = st.kind === 'unary'
-        ? template(unaryJs, st.op)(operand(st.a))
-        : template(binaryJs, st.op)(operand(st.a), operand(st.b));
-      lines.push(js`const ${e} = ${expr};`);
+      const inline = st.kind === 'unary' && Object.hasOwn(inlineUnary, st.op) ? inlineUnary[st.op] : undefined;
+      if (st.kind === 'unary' && inline !== undefined) lines.push(...inline(operand(st.a), e, () => ctx.fresh('x')));
+      else {
+        const expr = st.kind === 'unary'
+          ? template(unaryJs, st.op)(operand(st.a))
+          : template(binaryJs, st.op)(operand(st.a), operand(st.b));
+        lines.push(js`const ${e} = ${expr};`);
+      }
       stepNames.push(e);
     }
     lines.push(js`${at(ctx, ins.out, offs[0] as Js)} = ${stepNames[stepNames.length - 1] as Js};`);
@@ -249,7 +255,8 @@ const bufName = (l: Loc): Js => {
 export const chunkLines = 400;
 
 /**
- * The factory body for a placed tape: `new Function('K', 'A', source)` returns the kernel. Small
+ * The factory body for a placed tape: `new Function('K', 'A', 'F', source)` returns the kernel
+ * (`F` is `fastMath`). Small
  * tapes become one function; large ones a sequence of chunk functions taking the buffers.
  * @example emitKernel(tape, allocate(tape).locs) // 'const Mexp = Math.exp, ...; return function kernel(I, O) {...}'
  */

@@ -35,8 +35,8 @@ export const js = (parts: TemplateStringsArray, ...args: readonly (Js | number)[
   return s as Js;
 };
 
-/** Prefixes of generated identifiers: inputs, outputs, loop indices, offsets, locals, chunks. */
-export const identPrefixes = ['I', 'O', 'i', 'p', 'e', 'l', 's', 'm', 'f', 'v', 'a', 'c'] as const;
+/** Prefixes of generated identifiers: inputs, outputs, loop indices, offsets, locals, chunks, math temporaries. */
+export const identPrefixes = ['I', 'O', 'i', 'p', 'e', 'l', 's', 'm', 'f', 'v', 'a', 'c', 'x'] as const;
 export type IdentPrefix = (typeof identPrefixes)[number];
 
 /**
@@ -59,8 +59,11 @@ const allowedWords: ReadonlySet<string> = new Set([
   'const', 'let', 'for', 'if', 'return', 'function', 'kernel', 'NaN', 'Infinity',
   'Math', 'Number', 'isFinite', 'isNaN', 'exp', 'log', 'log1p', 'sqrt', 'sin', 'cos', 'tanh', 'abs',
   'max', 'min', 'A', 'K', 'I', 'O', 'Mexp', 'Mlog', 'Mlog1p', 'Msqrt', 'Msin', 'Mcos', 'Mtanh', 'Mabs',
-  'Mmax', 'Mmin', 'Nfin', 'Nnan',
+  'Mmax', 'Mmin', 'Nfin', 'Nnan', 'else', 'F', 'twoPow', 'pow2', 'Fexp', 'Ftanh', 'Fsig', 'Fsp', 'Ftab', 'Fpow',
+  'sigmoid', 'softplus',
 ]);
+/** Number literals (their exponent letter is not a word). */
+const numberRe = /(?<![A-Za-z0-9_.])[0-9]+(?:\.[0-9]+)?(?:e[-+]?[0-9]+)?(?![A-Za-z0-9_])/g;
 const generatedRe = new RegExp(`^[${identPrefixes.join('')}][0-9]+$`);
 
 /**
@@ -72,7 +75,7 @@ const generatedRe = new RegExp(`^[${identPrefixes.join('')}][0-9]+$`);
 export const auditSource = (src: string): void => {
   const bad = /["'`\\$]/.exec(src);
   if (bad !== null) throw new Error(`bug: generated kernel contains ${JSON.stringify(bad[0])}`);
-  for (const m of src.matchAll(/[A-Za-z_][A-Za-z0-9_]*/g)) {
+  for (const m of src.replace(numberRe, '0').matchAll(/[A-Za-z_][A-Za-z0-9_]*/g)) {
     const w = m[0];
     if (!allowedWords.has(w) && !generatedRe.test(w))
       throw new Error(`bug: generated kernel mentions unexpected word ${JSON.stringify(w)}`);

@@ -7,25 +7,28 @@
 import type { BinaryOp, UnaryOp } from '../../dsl/ops.ts';
 import { js, type Js } from './js.ts';
 
-/** The Math functions the generated code binds once, in the factory prologue. */
-export const mathPrologue: Js = js`const Mexp = Math.exp, Mlog = Math.log, Mlog1p = Math.log1p, Msqrt = Math.sqrt, Msin = Math.sin, Mcos = Math.cos, Mtanh = Math.tanh, Mabs = Math.abs, Mmax = Math.max, Mmin = Math.min, Nfin = Number.isFinite, Nnan = Number.isNaN;`;
+/**
+ * The functions the generated code binds once, in the factory prologue: Math's, and Fluxion's
+ * own exp, tanh, sigmoid, softplus and their tables from the factory parameter `F` (`fastMath`).
+ */
+export const mathPrologue: Js = js`const Mexp = Math.exp, Mlog = Math.log, Mlog1p = Math.log1p, Msqrt = Math.sqrt, Msin = Math.sin, Mcos = Math.cos, Mabs = Math.abs, Mmax = Math.max, Mmin = Math.min, Nfin = Number.isFinite, Nnan = Number.isNaN, Fexp = F.exp, Ftanh = F.tanh, Fsig = F.sigmoid, Fsp = F.softplus, Ftab = F.twoPow, Fpow = F.pow2;`;
 
 /**
  * Expression templates of the unary ops (mirrors `unaryF64`).
- * @example unaryJs.tanh(ident('l', 0)) // 'Mtanh(l0)'
+ * @example unaryJs.tanh(ident('l', 0)) // 'Ftanh(l0)'
  */
 export const unaryJs: { readonly [K in UnaryOp]: (a: Js) => Js } = {
   neg: (a) => js`-${a}`,
-  exp: (a) => js`Mexp(${a})`,
+  exp: (a) => js`Fexp(${a})`,
   log: (a) => js`Mlog(${a})`,
   log1p: (a) => js`Mlog1p(${a})`,
   sqrt: (a) => js`Msqrt(${a})`,
   square: (a) => js`${a} * ${a}`,
   sin: (a) => js`Msin(${a})`,
   cos: (a) => js`Mcos(${a})`,
-  tanh: (a) => js`Mtanh(${a})`,
-  sigmoid: (a) => js`(${a} >= 0 ? 1 / (1 + Mexp(-${a})) : Mexp(${a}) / (1 + Mexp(${a})))`,
-  softplus: (a) => js`(${a} > 0 ? ${a} + Mlog1p(Mexp(-${a})) : Mlog1p(Mexp(${a})))`,
+  tanh: (a) => js`Ftanh(${a})`,
+  sigmoid: (a) => js`Fsig(${a})`,
+  softplus: (a) => js`Fsp(${a})`,
   relu: (a) => js`(${a} > 0 ? ${a} : ${a} <= 0 ? 0 : ${a})`,
   abs: (a) => js`Mabs(${a})`,
   sign: (a) => js`(${a} > 0 ? 1 : ${a} < 0 ? -1 : ${a} === 0 ? 0 : ${a})`,
