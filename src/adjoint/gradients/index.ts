@@ -5,7 +5,7 @@
  * tape through the tfjs solver). All return ∂L/∂z₀, ∂L/∂θ, ∂L/∂tᵢ, the loss and statistics.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import type { F64Evaluator } from '../../interp/evaluator.ts';
+import { kernelEvaluator, type F64Evaluator } from '../../interp/evaluator.ts';
 import type { PlacementRequest } from '../../interp/placement.ts';
 import type { F64Tensor } from '../../interp/tensor.ts';
 import { integrate } from '../../solvers/index.ts';
@@ -13,6 +13,7 @@ import { adjointGradient } from './adjoint.ts';
 import { adjointF64 } from './adjointF64.ts';
 import { f64Backend, tfjsBackend, type Backend } from './backend.ts';
 import { backpropGradient } from './backprop.ts';
+import { backpropF64 } from './backpropF64.ts';
 import { makeContext, solveOptions, type Context } from './context.ts';
 import { checkData, deriveSymbolic, type Symbolic } from './symbolic.ts';
 import { tfjsAutodiffGradient } from './tfjsAutodiff.ts';
@@ -94,6 +95,14 @@ export const prepareGradient = (model: GradientModel, cfg: GradientConfig): E.Ei
         const run = on.evaluator === undefined
           ? sharedAdjointF64(s, cfg, on.placement)
           : adjointF64(s, cfg, { evaluator: on.evaluator });
+        return E.right((d) => {
+          const ok = checkData(s, d);
+          return E.isLeft(ok) ? ok : run(d);
+        });
+      }
+      if (cfg.method === 'backprop' && f64 !== undefined) {
+        // Float64 backprop: the allocation-free path; the generic one for methods the loop does not run.
+        const run = backpropF64(s, cfg, on.backend === 'float64' ? on.evaluator ?? kernelEvaluator : kernelEvaluator, (d) => onBackend(f64, s, d, cfg));
         return E.right((d) => {
           const ok = checkData(s, d);
           return E.isLeft(ok) ? ok : run(d);
