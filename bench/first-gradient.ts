@@ -18,7 +18,7 @@ const m = spiralModel();
 const loss = m.loss;
 if (loss === undefined) throw new Error('bench: the spiral has a loss');
 const t2 = performance.now();
-const g = prepareGradient({ dynamics: m.dynamics, loss }, { method: 'adjoint', seminorm: true });
+const g = prepareGradient({ dynamics: m.dynamics, loss }, process.argv[2] === 'backprop' ? { method: 'backprop' } : { method: 'adjoint', seminorm: true });
 if (E.isLeft(g)) throw new Error('bench: prepareGradient failed');
 const t3 = performance.now();
 const [b0, b1] = p.batches;

@@ -188,13 +188,13 @@ export const replayDenseLoss = (grid: readonly number[], p: GradientProblem, q: 
   const B = q.z0.shape[0] as number, n = q.z0.data.length, T = q.ts.length;
   const p0 = p.ts[0] as number, p1 = p.ts[T - 1] as number, q0 = q.ts[0] as number, q1 = q.ts[T - 1] as number;
   const moved = grid.map((s, j) => (j === grid.length - 1 ? q1 : q0 + ((s - p0) / (p1 - p0)) * (q1 - q0)));
-  const f = (t: number, y: Float64Array): Float64Array => d.right.f(t, { data: y, batch: B, dim: n / B }).data;
+  const f = (t: number, y: Float64Array): Float64Array => Float64Array.from(d.right.f(t, { data: y, batch: B, dim: n / B }).data);
   const lin = (base: Float64Array | undefined, terms: readonly (readonly [number, Float64Array])[]): Float64Array => {
     const out = base === undefined ? new Float64Array(n) : Float64Array.from(base);
     for (const [c, x] of terms) for (let e = 0; e < n; e++) out[e] = (out[e] as number) + c * (x[e] as number);
     return out;
   };
-  let y = Float64Array.from(q.z0.data);
+  let y: Float64Array = Float64Array.from(q.z0.data);
   const outs: Float64Array[] = [y];
   let k = 1;
   for (let j = 0; j + 1 < moved.length; j++) {
