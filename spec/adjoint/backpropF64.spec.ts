@@ -10,6 +10,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
 import { gradient, prepareGradient, type GradientProblem, type GradientResult } from '../../src/adjoint/gradients/index.ts';
+import { backpropF64 } from '../../src/adjoint/gradients/backpropF64.ts';
+import { deriveSymbolic } from '../../src/adjoint/gradients/symbolic.ts';
+import { kernelEvaluator } from '../../src/interp/evaluator.ts';
 import { compileF64Dynamics } from '../../src/ode/f64Dynamics.ts';
 import { bosh3, dopri5, f64Space, fehlberg45, integrate, tsit5 } from '../../src/solvers/index.ts';
 import { assertProperty } from '../support/property.ts';
@@ -100,4 +103,23 @@ test('a prepared float64 backprop reuses its buffers: interleaved sizes and repe
   assert.deepEqual(again, first);
   assert.deepEqual(right(g({ ...q, params: p.params })), other);
   assert.deepEqual(right(gradient(p, { method: 'backprop' })), first);
+});
+
+test('saved activations change no value: a tape without them (VJPs recompute f) gives the same gradient', () => {
+  const p = randomProblem({ d: 2, batch: 2, hidden: 5, act: 'tanh', time: 'concat', gaps: [0.3, 0.4], decreasing: false, seed: 8 }, { method: dopri5, rtol: 1e-7, atol: 1e-9 });
+  const q = randomProblem({ d: 1, batch: 3, hidden: 4, act: 'softplus', time: 'mul', gaps: [0.5, 0.2], decreasing: true, seed: 2 }, { method: bosh3, rtol: 1e-6, atol: 1e-8 });
+  for (const prob of [p, q]) for (const checkpointEvery of [1, 2]) {
+    const sym = right(deriveSymbolic(prob));
+    const cfg = { method: 'backprop', checkpointEvery } as const;
+    const none = (): never => { throw new Error('no fallback expected'); };
+    const saved = right(backpropF64(sym, cfg, kernelEvaluator, none)(prob));
+    // 150 float64s: one or two steps' activations (10 or 12 values per evaluation), later steps recompute.
+    for (const maxSavedElements of [0, 150]) {
+      const plain = right(backpropF64(sym, cfg, kernelEvaluator, none, { maxSavedElements })(prob));
+      assert.equal(plain.loss, saved.loss);
+      const flat = (r: GradientResult): number[] => [...Object.keys(r.dparams).sort().flatMap((k) => [...(r.dparams[k]?.data ?? [])]), ...r.dz0.data, ...r.dts];
+      const a = flat(plain), b = flat(saved);
+      a.forEach((v, i) => near(v, b[i] as number, 1e-12, 1e-15, `component ${i} (max ${maxSavedElements})`));
+    }
+  }
 });

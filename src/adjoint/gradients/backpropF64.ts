@@ -35,6 +35,7 @@ import { integrateF64, loopConfig } from '../../solvers/integrateF64.ts';
 import type { ButcherTableau, F64Batch, Method } from '../../solvers/index.ts';
 import type { Poly } from '../../solvers/polynomial.ts';
 import { polyEval } from '../../solvers/polynomial.ts';
+import { splitSaved } from './saved.ts';
 import type { Symbolic } from './symbolic.ts';
 import { invalidProblem, solveFailed, type BackpropConfig, type GradientData, type GradientError, type GradientResult } from './types.ts';
 
@@ -59,13 +60,30 @@ interface Step {
   /** f(t + h, y₁) (the FSAL stage, or the extra evaluation of non-FSAL methods). */
   readonly f1: Float64Array;
   readonly ks: readonly Float64Array[];
+  /** Saved activations of each stage's f evaluation, then of f₁'s (allocated when first kept). */
+  acts: readonly (readonly Float64Array[])[];
+  /** Whether `acts` holds this step's values (else the VJP recomputes them). */
+  saved: boolean;
 }
 
 const newStep = (n: number, s: number): Step => {
   const buf = new Float64Array((s + 3) * n);
   const v = (k: number) => buf.subarray(k * n, (k + 1) * n);
-  return { y0: v(0), y1: v(1), f1: v(2), ks: Array.from({ length: s }, (_, i) => v(3 + i)) };
+  return { y0: v(0), y1: v(1), f1: v(2), ks: Array.from({ length: s }, (_, i) => v(3 + i)), acts: [], saved: false };
 };
+
+/** Activation sets for a step's s + 1 evaluations (one buffer per saved node each). */
+const newActs = (s: number, sizes: readonly number[]): Float64Array[][] => {
+  const total = sizes.reduce((x, y) => x + y, 0);
+  return Array.from({ length: s + 1 }, () => {
+    const buf = new Float64Array(total);
+    let off = 0;
+    return sizes.map((m) => buf.subarray(off, (off += m)));
+  });
+};
+
+/** Saved activations kept per tape by default (float64s, 128 MiB); later steps recompute them. */
+const defaultMaxSaved = 2 ** 24;
 
 /** A tableau's coefficients as the reverse pass reads them. */
 interface Coeffs {
@@ -106,6 +124,8 @@ interface Runner {
   readonly ts: number[];
   readonly hs: number[];
   count: number;
+  /** Where f writes its saved activations, per workspace output buffer. */
+  readonly actOf: Map<Float64Array, readonly Float64Array[]>;
   readonly kbar: readonly Float64Array[];
   readonly touched: Uint8Array;
   readonly ybar: Float64Array;
@@ -118,7 +138,14 @@ interface Runner {
 interface Plan {
   readonly n: number;
   readonly f: Bound;
+  /** The VJP reading saved activations (the plain one when nothing is saved). */
   readonly vjp: Bound;
+  /** The VJP recomputing them, compiled when a step has none. */
+  plainVjp: Bound | undefined;
+  /** Sizes of the saved activations. */
+  readonly actSizes: readonly number[];
+  readonly actTotal: number;
+  readonly sizes: ReadonlyMap<string, number>;
   readonly loss: Bound;
   readonly lossOut: readonly Float64Array[];
   /** The VJP's outputs: −k̄ᵀ∂f/∂z (n), −k̄ᵀ∂f/∂θ per parameter, −k̄ᵀ∂f/∂t (1). */
@@ -126,6 +153,12 @@ interface Plan {
   readonly pbar: Float64Array;
   readonly tBuf: Float64Array;
   readonly fRhs: F64Rhs;
+  /** Where the next f evaluations write their saved activations (undefined: by output buffer). */
+  actTarget: readonly Float64Array[] | undefined;
+  /** The running runner's output-buffer map (the Float64 loop's evaluations). */
+  runnerActs: Map<Float64Array, readonly Float64Array[]> | undefined;
+  /** Activations of evaluations nobody keeps. */
+  readonly actScratch: readonly Float64Array[];
   readonly runners: WeakMap<ButcherTableau, Runner>;
   /** Forward loop settings for the last `ts` and solver seen. */
   fwd: { readonly ts: readonly number[]; readonly method: Method; readonly key: string; readonly cfg: LoopConfig | undefined } | undefined;
@@ -147,6 +180,10 @@ const combine = (out: Float64Array, n: number, base: Float64Array, t: Coeffs['b'
   }
 };
 
+const copyActs = (from: readonly Float64Array[], to: readonly Float64Array[]): void => {
+  for (let q = 0; q < from.length; q++) (to[q] as Float64Array).set(from[q] as Float64Array);
+};
+
 const axpy = (out: Float64Array, c: number, x: Float64Array, n: number): void => {
   for (let j = 0; j < n; j++) out[j] = (out[j] as number) + c * (x[j] as number);
 };
@@ -160,7 +197,9 @@ const dot = (x: Float64Array, y: Float64Array, n: number): number => {
 /**
  * The float64 backprop gradient of a derived model, as a function of the data: plans (compiled
  * f, f's VJP and the loss, tape and buffers) are made once per problem size and reused. Methods
- * the Float64 loop does not run (fixed-step, DOP853, implicit) go to `fallback`.
+ * the Float64 loop does not run (fixed-step, DOP853, implicit) go to `fallback`. Saved
+ * activations are kept for at most `limits.maxSavedElements` float64s per tape (default 2²⁴);
+ * the VJPs of later steps recompute them.
  * @example
  * const g = backpropF64(sym, { method: 'backprop' }, kernelEvaluator, (d) => generic(d));
  * g({ params, z0, ts: [0, 0.5, 1], lossInputs: { ytrue }, solver: { method: dopri5, rtol: 1e-7, atol: 1e-9 } }) // right({ loss, dz0, dparams, dts, … })
@@ -168,12 +207,19 @@ const dot = (x: Float64Array, y: Float64Array, n: number): number => {
 export const backpropF64 = (
   s: Symbolic, cfg: BackpropConfig, evaluator: F64Evaluator,
   fallback: (d: GradientData) => E.Either<GradientError, GradientResult>,
+  limits: { readonly maxSavedElements?: number } = {},
 ): ((d: GradientData) => E.Either<GradientError, GradientResult>) => {
+  const maxSaved = limits.maxSavedElements ?? defaultMaxSaved;
+  /** Whether tape slot j keeps activations (within `maxSaved`). */
+  const savesAt = (plan: Plan, j: number, st: number): boolean => plan.actTotal > 0 && (j + 1) * (st + 1) * plan.actTotal <= maxSaved;
   const sys = s.system;
   const z = s.z, a = sys.a, t = s.t, pred = s.pred;
   const k = cfg.checkpointEvery ?? 1;
-  const fVars = freeVars(s.fRoots), vjpVars = freeVars(s.vjpRoots), lossVars = freeVars(s.lossRoots);
-  const special = new Set<VarNode>([z, a, t, pred]);
+  const split = splitSaved(s.fRoots, s.vjpRoots);
+  const fwdRoots = [...s.fRoots, ...split.saved];
+  const fVars = freeVars(fwdRoots), vjpVars = freeVars(s.vjpRoots), lossVars = freeVars(s.lossRoots);
+  const savedVjpVars = freeVars(split.vjpRoots);
+  const special = new Set<VarNode>([z, a, t, pred, ...split.vars]);
   const paramSizes = sys.paramAdjoints.map((p) => sizeOf(p.decl.shape));
   const P = paramSizes.reduce((x, y) => x + y, 0);
   const plans = new Map<string, E.Either<GradientError, Plan>>();
@@ -194,37 +240,66 @@ export const backpropF64 = (
     if (E.isLeft(sizes)) return E.left(invalidProblem(`the dynamics: ${formatBindError(sizes.left)}`));
     const lossSizes = bindVars(lossVars, env, (x) => x.shape);
     if (E.isLeft(lossSizes)) return E.left(invalidProblem(`the loss: ${formatBindError(lossSizes.left)}`));
-    const fp = bufferProgram(evaluator, s.fRoots, fVars, sizes.right);
+    const fp = bufferProgram(evaluator, fwdRoots, fVars, sizes.right);
     if (E.isLeft(fp)) return E.left({ _tag: 'EvaluationFailed', what: 'the dynamics', message: fp.left });
-    const vp = bufferProgram(evaluator, s.vjpRoots, vjpVars, sizes.right);
+    const vp = bufferProgram(evaluator, split.vjpRoots, savedVjpVars, sizes.right);
     if (E.isLeft(vp)) return E.left({ _tag: 'EvaluationFailed', what: 'the dynamics’ VJP', message: vp.left });
     const lp = bufferProgram(evaluator, s.lossRoots, lossVars, lossSizes.right);
     if (E.isLeft(lp)) return E.left({ _tag: 'EvaluationFailed', what: 'the loss', message: lp.left });
-    const f = bound(fp.right, fVars), vjp = bound(vp.right, vjpVars), lo = bound(lp.right, lossVars);
+    const f = bound(fp.right, fVars), vjp = bound(vp.right, savedVjpVars), lo = bound(lp.right, lossVars);
+    const actSizes = fp.right.outputSizes.slice(1);
     const tBuf = new Float64Array(1);
     for (const b of [f, vjp]) if (b.slot(t) >= 0) b.ins[b.slot(t)] = tBuf;
     const fz = f.slot(z);
-    const fOuts: Float64Array[] = [new Float64Array(n)];
+    const fOuts: Float64Array[] = [new Float64Array(n), ...actSizes.map((m) => new Float64Array(m))];
+    const actScratch = actSizes.map((m) => new Float64Array(m));
     const fRhs: F64Rhs = (tv, y, out) => {
       tBuf[0] = tv;
       if (fz >= 0) f.ins[fz] = y;
       fOuts[0] = out;
+      const acts = plan.actTarget ?? plan.runnerActs?.get(out) ?? actScratch;
+      for (let q = 0; q < acts.length; q++) fOuts[q + 1] = acts[q] as Float64Array;
       f.prog.run(f.ins, fOuts);
     };
-    return E.right({
-      n, f, vjp, loss: lo, fRhs, tBuf, runners: new WeakMap(), fwd: undefined,
+    const plan: Plan = {
+      n, f, vjp, plainVjp: split.saved.length === 0 ? vjp : undefined, actSizes, actTotal: actSizes.reduce((x, y) => x + y, 0), sizes: sizes.right, actTarget: undefined, actScratch,
+      runnerActs: undefined,
+      loss: lo, fRhs, tBuf, runners: new WeakMap(), fwd: undefined,
       lossOut: lp.right.outputSizes.map((m) => new Float64Array(m)),
       vjpOut: vp.right.outputSizes.map((m) => new Float64Array(m)),
       pbar: new Float64Array(P),
-    });
+    };
+    return E.right(plan);
+  };
+
+  const fillInputs = (b: Bound, d: GradientData): void => {
+    for (let i = 0; i < b.vars.length; i++) {
+      const v = b.vars[i] as VarNode;
+      if (!special.has(v)) b.ins[i] = (valueOf(d, v.name) as F64Tensor).data;
+    }
+  };
+  const savedSlots = Int32Array.from(split.vars.map((v) => savedVjpVars.indexOf(v)));
+
+  /** The VJP that recomputes every activation, compiled the first time a step kept none. */
+  const plainVjpOf = (plan: Plan, d: GradientData): Bound => {
+    if (plan.plainVjp !== undefined) return plan.plainVjp;
+    const vp = bufferProgram(evaluator, s.vjpRoots, vjpVars, plan.sizes);
+    if (E.isLeft(vp)) throw new Error(`bug: the VJP compiled with saved activations but not without: ${vp.left}`);
+    const b = bound(vp.right, vjpVars);
+    if (b.slot(t) >= 0) b.ins[b.slot(t)] = plan.tBuf;
+    fillInputs(b, d);
+    plan.plainVjp = b;
+    return b;
   };
 
   const runnerOf = (plan: Plan, tab: ButcherTableau): Runner => {
     const hit = plan.runners.get(tab);
     if (hit !== undefined) return hit;
     const n = plan.n, st = tab.stages;
+    const ws = f64Workspace(tab, n);
     const r: Runner = {
-      ws: f64Workspace(tab, n), co: coeffsOf(tab), steps: [], ckpts: [], ts: [], hs: [], count: 0,
+      ws, co: coeffsOf(tab), steps: [], ckpts: [], ts: [], hs: [], count: 0,
+      actOf: new Map([...ws.ks, ws.fNew].map((buf) => [buf, plan.actSizes.map((m) => new Float64Array(m))])),
       kbar: Array.from({ length: st }, () => new Float64Array(n)), touched: new Uint8Array(st),
       ybar: new Float64Array(n), acc: new Float64Array(n), stage: new Float64Array(n), tmp: new Float64Array(n),
     };
@@ -248,6 +323,14 @@ export const backpropF64 = (
         step.y1.set(y1);
         step.f1.set(f1);
         for (let i = 0; i < st; i++) (step.ks[i] as Float64Array).set(ks[i] as Float64Array);
+        step.saved = savesAt(plan, j, st);
+        if (step.saved) {
+          if (step.acts.length === 0) step.acts = newActs(st, plan.actSizes);
+          for (let i = 0; i <= st; i++) {
+            const from = r.actOf.get(i < st ? (ks[i] as Float64Array) : f1) ?? plan.actScratch, to = step.acts[i] as readonly Float64Array[];
+            for (let q = 0; q < from.length; q++) (to[q] as Float64Array).set(from[q] as Float64Array);
+          }
+        }
       } else if (j % k === 0) {
         (r.ckpts[j / k] ?? (r.ckpts[j / k] = new Float64Array(n))).set(y);
       }
@@ -280,12 +363,7 @@ export const backpropF64 = (
     if (E.isLeft(planE)) return planE;
     const plan = planE.right;
     const { n } = plan;
-    for (const b of [plan.f, plan.vjp, plan.loss]) {
-      for (let i = 0; i < b.vars.length; i++) {
-        const v = b.vars[i] as VarNode;
-        if (!special.has(v)) b.ins[i] = (valueOf(d, v.name) as F64Tensor).data;
-      }
-    }
+    for (const b of [plan.f, plan.vjp, plan.loss, ...(plan.plainVjp === undefined ? [] : [plan.plainVjp])]) fillInputs(b, d);
     const r = runnerOf(plan, tab);
     const ws = r.ws, co = r.co, st = co.s;
     r.count = 0;
@@ -305,7 +383,9 @@ export const backpropF64 = (
         plan.fwd = { ts: ts.slice(), method, key: fkey, cfg: base };
       }
       if (base === undefined) return fallback(d);
+      plan.runnerActs = r.actOf;
       runF64Loop(ws, plan.fRhs, z0.data, { ...base, out: predData, onAccept: recorderOf(plan, r) });
+      plan.runnerActs = undefined;
       if (ws.failed !== undefined) {
         // The error value is `integrate`'s; the loop performs exactly its operations.
         const B = Math.max(1, z0.shape[0] as number);
@@ -323,17 +403,22 @@ export const backpropF64 = (
     const gPred = plan.lossOut[1] as Float64Array;
 
     // Reverse.
-    const vjp = plan.vjp, vz = vjp.slot(z), va = vjp.slot(a);
     const [mZ, ...rest] = plan.vjpOut as [Float64Array, ...Float64Array[]];
     const mT = rest[rest.length - 1] as Float64Array;
     const pbar = plan.pbar;
     pbar.fill(0);
     let nfeBackward = 0;
-    /** VJP of f at (tv, y) with cotangent `kb`: returns Ȳ in mZ (negated), θ̄ into pbar, and τ. */
-    const stageVjp = (tv: number, y: Float64Array, kb: Float64Array): number => {
+    /**
+     * VJP of f at (tv, y) with cotangent `kb`, reading the evaluation's saved activations when
+     * kept: returns −Ȳ in mZ, θ̄ into pbar, and τ = k̄ᵀ∂f/∂t.
+     */
+    const stageVjp = (tv: number, y: Float64Array, kb: Float64Array, acts: readonly Float64Array[] | undefined): number => {
+      const vjp = acts === undefined ? plainVjpOf(plan, d) : plan.vjp;
       plan.tBuf[0] = tv;
+      const vz = vjp.slot(z), va = vjp.slot(a);
       if (vz >= 0) vjp.ins[vz] = y;
       if (va >= 0) vjp.ins[va] = kb;
+      if (acts !== undefined) for (let q = 0; q < acts.length; q++) vjp.ins[savedSlots[q] as number] = acts[q] as Float64Array;
       vjp.prog.run(vjp.ins, plan.vjpOut);
       nfeBackward++;
       let off = 0;
@@ -367,28 +452,41 @@ export const backpropF64 = (
         for (let q = base; q <= last; q++) {
           const sq = r.steps[q - base] ?? (r.steps[q - base] = newStep(n, st));
           const tq = r.ts[q] as number, hq = r.hs[q] as number;
+          sq.saved = savesAt(plan, q - base, st);
+          if (sq.saved && sq.acts.length === 0) sq.acts = newActs(st, plan.actSizes);
+          const into = (i: number): void => {
+            plan.actTarget = sq.saved ? sq.acts[i] : plan.actScratch;
+          };
           if (q === base) {
             sq.y0.set(r.ckpts[base / k] as Float64Array);
             // At the time the forward pass evaluated this k₁ (the previous step's FSAL stage: t + h).
             const tk1 = q > 0 && co.fsal ? (r.ts[q - 1] as number) + (r.hs[q - 1] as number) : tq;
+            into(0);
             plan.fRhs(tk1, sq.y0, sq.ks[0] as Float64Array);
             nfeBackward++;
           } else {
             const prev = r.steps[q - base - 1] as Step;
             sq.y0.set(prev.y1);
             (sq.ks[0] as Float64Array).set(prev.f1);
+            if (sq.saved) copyActs(prev.saved ? (prev.acts[st] as readonly Float64Array[]) : plan.actScratch, sq.acts[0] as readonly Float64Array[]);
           }
           for (let i = 1; i < st; i++) {
             if (co.fsal && i === st - 1) break;
             combine(stage, n, sq.y0, co.rows[i] as Coeffs['b'], hq, sq.ks);
+            into(i);
             plan.fRhs(tq + (co.c[i] as number) * hq, stage, sq.ks[i] as Float64Array);
             nfeBackward++;
           }
           combine(sq.y1, n, sq.y0, co.b, hq, sq.ks);
           const tNew = co.fsal ? tq + (co.c[st - 1] as number) * hq : q + 1 < N ? (r.ts[q + 1] as number) : tEnd;
+          into(st);
           plan.fRhs(tNew, sq.y1, sq.f1);
+          plan.actTarget = undefined;
           nfeBackward++;
-          if (co.fsal) (sq.ks[st - 1] as Float64Array).set(sq.f1);
+          if (co.fsal) {
+            (sq.ks[st - 1] as Float64Array).set(sq.f1);
+            if (sq.saved) copyActs(sq.acts[st] as readonly Float64Array[], sq.acts[st - 1] as readonly Float64Array[]);
+          }
         }
         segBase = base;
       }
@@ -451,7 +549,7 @@ export const backpropF64 = (
           const kl = kbar[st - 1] as Float64Array;
           if (touched[st - 1] === 0) { kl.set(tmp); touched[st - 1] = 1; } else axpy(kl, 1, tmp, n);
         } else {
-          toGrid(tNew, stageVjp(tNew, step.y1, tmp));
+          toGrid(tNew, stageVjp(tNew, step.y1, tmp, step.saved ? step.acts[st] : undefined));
           axpy(ybar, -1, mZ, n);
         }
       }
@@ -475,7 +573,7 @@ export const backpropF64 = (
           combine(stage, n, step.y0, row, h, ks);
           Y = stage;
         }
-        const tau = stageVjp(t0 + ci * h, Y, kbar[i] as Float64Array);
+        const tau = stageVjp(t0 + ci * h, Y, kbar[i] as Float64Array, step.saved ? step.acts[i] : undefined);
         tbar += tau;
         hbar += ci * tau;
         // Ȳᵢ = −mZ.
