@@ -52,6 +52,19 @@ const sharedAdjointF64 = (s: Symbolic, cfg: AdjointConfig, placement: PlacementR
   return run;
 };
 
+/** Float64 backprop with the default kernels, kept per derivation and checkpoint interval (as the adjoint's). */
+const f64Backprops = new WeakMap<Symbolic, Map<number, ReturnType<typeof backpropF64>>>();
+const sharedBackpropF64 = (s: Symbolic, checkpointEvery: number): ReturnType<typeof backpropF64> => {
+  const inner = f64Backprops.get(s) ?? new Map<number, ReturnType<typeof backpropF64>>();
+  f64Backprops.set(s, inner);
+  const hit = inner.get(checkpointEvery);
+  if (hit !== undefined) return hit;
+  const cfg: BackpropConfig = { method: 'backprop', checkpointEvery };
+  const run = backpropF64(s, cfg, kernelEvaluator, (d) => onBackend(defaultF64, s, d, cfg));
+  inner.set(checkpointEvery, run);
+  return run;
+};
+
 type SymbolicMethod = (cfg: AdjointConfig | BackpropConfig) => <V>(ctx: Context<V>, d: GradientData) => E.Either<GradientError, GradientResult>;
 
 const runSymbolic: SymbolicMethod = (cfg) => (ctx, d) => {
@@ -102,7 +115,9 @@ export const prepareGradient = (model: GradientModel, cfg: GradientConfig): E.Ei
       }
       if (cfg.method === 'backprop' && f64 !== undefined) {
         // Float64 backprop: the allocation-free path; the generic one for methods the loop does not run.
-        const run = backpropF64(s, cfg, on.backend === 'float64' ? on.evaluator ?? kernelEvaluator : kernelEvaluator, (d) => onBackend(f64, s, d, cfg));
+        const run = on.backend === 'float64' && on.evaluator !== undefined
+          ? backpropF64(s, cfg, on.evaluator, (d) => onBackend(f64, s, d, cfg))
+          : sharedBackpropF64(s, cfg.checkpointEvery ?? 1);
         return E.right((d) => {
           const ok = checkData(s, d);
           return E.isLeft(ok) ? ok : run(d);
