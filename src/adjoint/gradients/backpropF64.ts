@@ -262,8 +262,8 @@ export const backpropF64 = (
       f.prog.run(f.ins, fOuts);
     };
     const plan: Plan = {
-      n, f, vjp, plainVjp: split.saved.length === 0 ? vjp : undefined, actSizes, actTotal: actSizes.reduce((x, y) => x + y, 0), sizes: sizes.right, actTarget: undefined, actScratch,
-      runnerActs: undefined,
+      n, f, vjp, plainVjp: split.saved.length === 0 ? vjp : undefined,
+      actSizes, actTotal: actSizes.reduce((x, y) => x + y, 0), sizes: sizes.right, actTarget: undefined, actScratch, runnerActs: undefined,
       loss: lo, fRhs, tBuf, runners: new WeakMap(), fwd: undefined,
       lossOut: lp.right.outputSizes.map((m) => new Float64Array(m)),
       vjpOut: vp.right.outputSizes.map((m) => new Float64Array(m)),
