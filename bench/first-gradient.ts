@@ -2,7 +2,9 @@
  * Where the spiral's time to first gradient goes: loading the shared problem, building the model,
  * `prepareGradient` (symbolic derivation), the first call (kernel generation, plan, then the
  * first forward and backward solves on cold code) and a second call for comparison (ms).
- * Run: npx tsx bench/first-gradient.ts   (V8 flags change the cold part: node --always-sparkplug --import tsx bench/first-gradient.ts)
+ * Run: node --expose-gc --import tsx bench/first-gradient.ts [adjoint|backprop]   (default adjoint;
+ * without --expose-gc the start-up garbage is collected inside the timed phases; V8 flags change
+ * the cold part: node --always-sparkplug …)
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { prepareGradient } from '../src/adjoint/gradients/index.ts';
@@ -11,6 +13,9 @@ import { dopri5 } from '../src/solvers/index.ts';
 import { loadSpiral } from './problems.ts';
 
 const r4 = (x: number): number => Number(x.toPrecision(4));
+// Process start is excluded, its garbage too (tsx transpiles the sources at start): with
+// --expose-gc, collect it before timing so a scavenge of it does not land in the timed phases.
+(globalThis as { gc?: () => void }).gc?.();
 const t0 = performance.now();
 const p = loadSpiral();
 const t1 = performance.now();
@@ -18,7 +23,7 @@ const m = spiralModel();
 const loss = m.loss;
 if (loss === undefined) throw new Error('bench: the spiral has a loss');
 const t2 = performance.now();
-const g = prepareGradient({ dynamics: m.dynamics, loss }, { method: 'adjoint', seminorm: true });
+const g = prepareGradient({ dynamics: m.dynamics, loss }, process.argv[2] === 'backprop' ? { method: 'backprop' } : { method: 'adjoint', seminorm: true });
 if (E.isLeft(g)) throw new Error('bench: prepareGradient failed');
 const t3 = performance.now();
 const [b0, b1] = p.batches;

@@ -127,6 +127,10 @@ test('one prepared gradient serves several batch sizes, observation counts and p
     [m.values, z0, [0, 0.1, 0.2], target(3)],
   ];
   for (const [p, z, ts, tgt] of calls) assert.deepEqual(g(dataOf(m, p, z, ts, tgt, solver)), prepared(m, cfg)(dataOf(m, p, z, ts, tgt, solver)));
+  // Methods alternate on one plan (workspaces are per tableau, held weakly by it).
+  const other = { method: tsit5, rtol: 1e-7, atol: 1e-9 };
+  for (const sv of [other, solver, other, { ...solver, method: dopri8 }, solver])
+    assert.deepEqual(g(dataOf(m, m.values, z0, [0, 0.1, 0.2], target(3), sv)), prepared(m, cfg)(dataOf(m, m.values, z0, [0, 0.1, 0.2], target(3), sv)));
 });
 
 test('bad inputs are values, not exceptions', () => {

@@ -159,3 +159,70 @@ export const replayLoss = (grid: readonly number[], p: GradientProblem, q: Gradi
   if (E.isLeft(r)) throw new Error('loss');
   return (r.right[0] as F64Tensor).data[0] as number;
 };
+
+/** The accepted step times of the plain forward solve (steps free, outputs interpolated). */
+export const freeGrid = (p: GradientProblem): readonly number[] => {
+  const d = compileF64Dynamics(p.dynamics, p.params);
+  if (E.isLeft(d)) throw new Error(d.left);
+  const B = p.z0.shape[0] as number, n = p.z0.data.length;
+  const r = integrate(f64Space, d.right.f, { data: p.z0.data, batch: B, dim: n / B }, {
+    method: p.solver.method, ts: p.ts, saveSteps: true,
+    ...(p.solver.rtol === undefined ? {} : { rtol: p.solver.rtol }), ...(p.solver.atol === undefined ? {} : { atol: p.solver.atol }),
+  });
+  if (E.isLeft(r) || r.right.steps === undefined) throw new Error('forward solve failed');
+  return r.right.steps.ts;
+};
+
+const polyAt = (c: readonly number[], x: number): number => c.reduceRight((acc, v) => acc * x + v, 0);
+
+/**
+ * The loss of the free-stepping discrete solution replayed with fixed steps: the grid `grid`
+ * (made on `p.ts`) keeps each point's fraction of the span [t₀, t_end] of `q.ts`; outputs at the
+ * other observation times of `q` come from the step's dense output (the tableau's polynomials,
+ * else cubic Hermite through (y₀, f₀) and (y₁, f₁)). Written independently of the library's code.
+ */
+export const replayDenseLoss = (grid: readonly number[], p: GradientProblem, q: GradientProblem): number => {
+  const tab = tableauOf(q.solver.method);
+  const d = compileF64Dynamics(q.dynamics, q.params);
+  if (E.isLeft(d)) throw new Error(d.left);
+  const B = q.z0.shape[0] as number, n = q.z0.data.length, T = q.ts.length;
+  const p0 = p.ts[0] as number, p1 = p.ts[T - 1] as number, q0 = q.ts[0] as number, q1 = q.ts[T - 1] as number;
+  const moved = grid.map((s, j) => (j === grid.length - 1 ? q1 : q0 + ((s - p0) / (p1 - p0)) * (q1 - q0)));
+  const f = (t: number, y: Float64Array): Float64Array => Float64Array.from(d.right.f(t, { data: y, batch: B, dim: n / B }).data);
+  const lin = (base: Float64Array | undefined, terms: readonly (readonly [number, Float64Array])[]): Float64Array => {
+    const out = base === undefined ? new Float64Array(n) : Float64Array.from(base);
+    for (const [c, x] of terms) for (let e = 0; e < n; e++) out[e] = (out[e] as number) + c * (x[e] as number);
+    return out;
+  };
+  let y: Float64Array = Float64Array.from(q.z0.data);
+  const outs: Float64Array[] = [y];
+  let k = 1;
+  for (let j = 0; j + 1 < moved.length; j++) {
+    const t = moved[j] as number, h = (moved[j + 1] as number) - t;
+    const K: Float64Array[] = [];
+    for (let i = 0; i < tab.stages; i++) {
+      const Yi = lin(y, (tab.a[i] ?? []).map((a, l) => [a * h, K[l] as Float64Array] as const).filter(([c]) => c !== 0));
+      K.push(Float64Array.from(f(t + (tab.c[i] as number) * h, Yi)));
+    }
+    const y1 = lin(y, tab.b.map((b, i) => [b * h, K[i] as Float64Array] as const).filter(([c]) => c !== 0));
+    const f1 = f(t + h, y1);
+    const tEnd = moved[j + 1] as number;
+    while (k < T && Math.sign(h) * ((q.ts[k] as number) - tEnd) < 0) {
+      const th = ((q.ts[k] as number) - t) / h;
+      const dense = tab.dense;
+      outs.push(dense === undefined
+        ? lin(undefined, [[(1 + 2 * th) * (1 - th) ** 2, y], [th * th * (3 - 2 * th), y1], [h * th * (1 - th) ** 2, K[0] as Float64Array], [h * th * th * (th - 1), f1]])
+        : lin(y, dense.polys.map((c, i) => [h * polyAt(c, th), K[i] as Float64Array] as const)));
+      k++;
+    }
+    if (j + 2 === moved.length) outs.push(y1);
+    y = y1;
+  }
+  const pred = q.loss.prediction.node;
+  if (pred.kind !== 'var') throw new Error('prediction');
+  const data = new Float64Array(outs.length * n);
+  outs.forEach((o, i) => data.set(o, i * n));
+  const r = compileF64([q.loss.value.node])({ ...q.params, ...(q.lossInputs ?? {}), [pred.name]: { shape: [outs.length, ...q.z0.shape], data } });
+  if (E.isLeft(r)) throw new Error('loss');
+  return (r.right[0] as F64Tensor).data[0] as number;
+};

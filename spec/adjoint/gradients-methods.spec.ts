@@ -1,9 +1,9 @@
 /**
  * The gradient API on float64: `adjoint` and `backprop` agree with each other and with central
  * finite differences of the continuous problem (tolerance tied to the solver's) on random tiny
- * MLP dynamics, weighted losses and observation times (increasing or decreasing); `backprop` is
- * the exact gradient of the discrete solution — finite differences of a fixed-step replay of the
- * accepted steps — for θ, z₀ and every tᵢ, with and without checkpointing; failures are values.
+ * MLP dynamics, weighted losses and observation times (increasing or decreasing); the generic
+ * `backprop` (steps forced onto the observation times) is the exact gradient of the discrete
+ * solution — finite differences of a fixed-step replay of the accepted steps — for θ, z₀ and every tᵢ, with and without checkpointing; failures are values.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
 import { gradient, prepareGradient, type GradientProblem, type GradientResult } from '../../src/adjoint/gradients/index.ts';
 import { referenceEvaluator } from '../../src/interp/evaluator.ts';
-import { bosh3, dopri5, rodas4, tsit5 } from '../../src/solvers/index.ts';
+import { dopri5, dopri8, rodas4 } from '../../src/solvers/index.ts';
 import { assertProperty } from '../support/property.ts';
 import { acceptedGrid, fd2, fd4, lossOf, moveAt, moveParam, near, problemSpec, randomProblem, replayLoss } from './gradients-fixtures.ts';
 
@@ -55,11 +55,13 @@ test('adjoint, backprop and central finite differences agree (random dynamics, l
   );
 });
 
-test('backprop is the exact gradient of the discrete solution: finite differences of a fixed-step replay', () => {
+// The generic backprop (tfjs, and float64 methods the Float64 loop does not run, here DOP853) forces
+// steps onto the observation times; float64 backprop on the loop is tested in backpropF64.spec.ts.
+test('generic backprop is the exact gradient of the discrete solution: finite differences of a fixed-step replay', () => {
   let interior = 0, runs = 0;
   assertProperty(
-    fc.property(problemSpec, fc.constantFrom(dopri5, bosh3, tsit5), fc.integer({ min: 1, max: 4 }), (spec, method, checkpointEvery) => {
-      const p = randomProblem(spec, { method, rtol: 1e-5, atol: 1e-7 });
+    fc.property(problemSpec, fc.constantFrom(dopri8), fc.integer({ min: 1, max: 4 }), (spec, method, checkpointEvery) => {
+      const p = randomProblem(spec, { method, rtol: 1e-10, atol: 1e-12 });
       const r = right(gradient(p, { method: 'backprop', checkpointEvery }));
       const grid = acceptedGrid(p);
       runs++;

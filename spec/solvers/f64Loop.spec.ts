@@ -116,3 +116,31 @@ test('the loop’s part-wise norm (largest RMS over parts, later components unre
     assert.deepEqual(run({ kind: 'maxRms', cuts: Int32Array.from(cuts) }), run(custom), `cuts ${cuts.join(',')}`);
   }
 });
+
+test('onAccept sees every accepted step once, in order: the steps of integrate’s saved grid, y₁ the next y, f₁ = f(t + h, y₁)', () => {
+  for (const method of [dopri5, tsit5, bosh3, fehlberg45]) {
+    if (method.kind !== 'explicit') throw new Error('explicit');
+    const y0 = f64FromRows([[1, 0.5], [-0.3, 0.2]]);
+    const o: IntegrateOptions<F64Batch> = { method, ts: [0, 0.3, 0.7, 1.5], rtol: 1e-6, atol: 1e-9 };
+    const cfg = loopConfig(o, y0);
+    if (cfg === undefined) throw new Error('the loop runs this');
+    const seen: { t: number; h: number; y: Float64Array; y1: Float64Array; f1: Float64Array }[] = [];
+    const ws = f64Workspace(method.tableau, 4);
+    runF64Loop(ws, timeDependent, y0.data, {
+      ...cfg, onAccept: (t, h, y, y1, _ks, f1) => seen.push({ t, h, y: y.slice(), y1: y1.slice(), f1: f1.slice() }),
+    });
+    assert.equal(ws.failed, undefined);
+    assert.equal(seen.length, ws.accepted);
+    const r = integrate(f64Space, allocating(timeDependent), y0, { ...o, saveSteps: true });
+    if (E.isLeft(r) || r.right.steps === undefined) throw new Error('integrate failed');
+    assert.deepEqual(seen.map((s) => s.t), r.right.steps.ts.slice(0, -1));
+    seen.forEach((s, j) => {
+      const next = seen[j + 1];
+      if (next !== undefined) assert.deepEqual(next.y, s.y1);
+      const f1 = new Float64Array(4);
+      timeDependent(s.t + s.h, s.y1, f1);
+      assert.ok(f1.every((v, i) => Math.abs(v - (s.f1[i] as number)) <= 1e-15 * (1 + Math.abs(v))), `${method.tableau.name} f₁ of step ${j}`);
+    });
+    assert.deepEqual(seen.at(-1)?.y1, ws.y);
+  }
+});

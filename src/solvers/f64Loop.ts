@@ -123,6 +123,12 @@ export interface LoopConfig {
    * tail only accumulates): stage states are formed for those only. Default: all.
    */
   readonly readLength?: number;
+  /**
+   * Called once per accepted step, before outputs are written and buffers swapped: the step
+   * `(t, h)` from `y` to `y1` with stage derivatives `ks` and `f1 = f(t + h, y1)` (the buffers
+   * are the workspace's: copy what must outlive the call). Backprop records its tape here.
+   */
+  readonly onAccept?: (t: number, h: number, y: Float64Array, y1: Float64Array, ks: readonly Float64Array[], f1: Float64Array) => void;
 }
 
 const EPS = Number.EPSILON;
@@ -394,6 +400,7 @@ export const runF64Loop = (ws: F64Workspace, f: F64Rhs, y0: Float64Array, cfg: L
       continue;
     }
     ws.accepted++;
+    if (cfg.onAccept !== undefined) cfg.onAccept(t, h, y, ws.y1, ks, f1);
     // Outputs in (t, tNew] from the step's dense output (the end state itself at tNew).
     while (filled < T && out !== undefined && ts !== undefined) {
       const tk = ts[filled] as number;

@@ -25,7 +25,7 @@ import { tfjsBufferProgram } from '../../interp/tfjsBuffers.ts';
 import { freeVars } from '../../interp/traverse.ts';
 import { f64Workspace, loopSupports, runF64Loop, type F64Rhs, type F64Workspace, type LoopConfig, type LoopNorm } from '../../solvers/f64Loop.ts';
 import { integrateF64, loopConfig } from '../../solvers/integrateF64.ts';
-import { customNorm, defaultController, type ErrorNorm, type F64Batch, type Method } from '../../solvers/index.ts';
+import { customNorm, defaultController, type ButcherTableau, type ErrorNorm, type F64Batch, type Method } from '../../solvers/index.ts';
 import type { Symbolic } from './symbolic.ts';
 import { invalidProblem, solveFailed, type AdjointConfig, type GradientData, type GradientError, type GradientResult } from './types.ts';
 
@@ -60,13 +60,14 @@ interface Plan {
   readonly lossOut: readonly Float64Array[];
   readonly augState: Float64Array;
   readonly k1: Float64Array;
-  readonly fwd: F64Workspace | undefined;
-  readonly bwd: F64Workspace | undefined;
+  /** Loop workspaces per tableau, forward (state size n) and backward (the augmented size). */
+  readonly fwdSpaces: WeakMap<ButcherTableau, F64Workspace>;
+  readonly bwdSpaces: WeakMap<ButcherTableau, F64Workspace>;
   readonly fRhs: F64Rhs;
   readonly augRhs: F64Rhs;
   readonly placement: { readonly f: Placement; readonly adjoint: Placement };
   /** Forward loop settings for the last `ts` and solver seen (validated once per distinct pair). */
-  fwdConfig: { readonly ts: readonly number[] | undefined; readonly key: string | undefined; readonly cfg: LoopConfig | undefined };
+  fwdConfig: { readonly ts: readonly number[]; readonly method: Method; readonly key: string; readonly cfg: LoopConfig | undefined } | undefined;
 }
 
 /** Views of a packed buffer, cached per buffer (held weakly, so fallback arrays do not pile up). */
@@ -85,14 +86,14 @@ const viewCache = (cuts: readonly number[]) => {
 /** Plans kept per prepared gradient (distinct batch sizes, observation counts, input shapes). */
 const maxPlans = 16;
 
-/** A number per method value, so plans (whose workspaces hold a tableau) are keyed by identity. */
-const methodIds = new WeakMap<Method, number>();
-let nextMethodId = 0;
-const methodId = (m: Method): number => {
-  const hit = methodIds.get(m);
+/** The loop's workspace for a method's tableau and size `n` (made once per tableau, held weakly), or none. */
+const workspaceOf = (spaces: WeakMap<ButcherTableau, F64Workspace>, m: Method, n: number): F64Workspace | undefined => {
+  if (m.kind !== 'explicit' || !loopSupports(m.tableau)) return undefined;
+  const hit = spaces.get(m.tableau);
   if (hit !== undefined) return hit;
-  methodIds.set(m, ++nextMethodId);
-  return nextMethodId;
+  const ws = f64Workspace(m.tableau, n);
+  spaces.set(m.tableau, ws);
+  return ws;
 };
 
 const shapeKey = (x: F64Tensor | undefined): string => (x === undefined ? '-' : x.shape.join(','));
@@ -166,16 +167,13 @@ export const adjointF64 = (s: Symbolic, cfg: AdjointConfig, target: F64AdjointTa
       if (aa >= 0) aug.ins[aa] = v[1] as Float64Array;
       aug.prog.run(aug.ins, outViews(out));
     };
-    const loopable = (x: Method) => (x.kind === 'explicit' && loopSupports(x.tableau) ? x.tableau : undefined);
-    const ft = loopable(d.solver.method), bt = loopable((cfg.backward ?? d.solver).method);
     return E.right({
       n, f, aug, loss: lo, fRhs, augRhs,
       lossOut: lp.right.outputSizes.map((k) => new Float64Array(k)),
       augState: new Float64Array(dim), k1: new Float64Array(dim),
-      fwdConfig: { ts: undefined, key: undefined, cfg: undefined },
+      fwdConfig: undefined,
       placement: { f: fPlaced.at, adjoint: aPlaced.at },
-      fwd: ft === undefined ? undefined : f64Workspace(ft, n),
-      bwd: bt === undefined ? undefined : f64Workspace(bt, dim),
+      fwdSpaces: new WeakMap(), bwdSpaces: new WeakMap(),
     });
   };
 
@@ -188,7 +186,8 @@ export const adjointF64 = (s: Symbolic, cfg: AdjointConfig, target: F64AdjointTa
       if (x === undefined) return E.left(invalidProblem(`no value for ${v.name}`));
       if (x.data.length !== sizeOf(x.shape)) return E.left(invalidProblem(`${v.name} has ${x.data.length} values for shape [${x.shape.join(',')}]`));
     }
-    let key = `${z0.shape.join(',')}|${T}|${methodId((cfg.backward ?? d.solver).method)}|${methodId(d.solver.method)}`;
+    // Programs depend on sizes only; workspaces are per tableau inside the plan.
+    let key = `${z0.shape.join(',')}|${T}`;
     for (const v of lossVars) if (!special.has(v)) key += `|${shapeKey(valueOf(d, v.name))}`;
     for (const v of augVars) if (!special.has(v)) key += `|${shapeKey(valueOf(d, v.name))}`;
     let planE = plans.get(key);
@@ -223,20 +222,21 @@ export const adjointF64 = (s: Symbolic, cfg: AdjointConfig, target: F64AdjointTa
     if (T === 1) predData.set(z0.data);
     else {
       let base: LoopConfig | undefined;
-      if (plan.fwd !== undefined) {
+      const fws = workspaceOf(plan.fwdSpaces, fo.method, n);
+      if (fws !== undefined) {
         const c = plan.fwdConfig;
-        const fkey = `${methodId(fo.method)}|${fo.rtol}|${fo.atol}|${fo.maxSteps}`;
-        if (c.key === fkey && c.ts !== undefined && c.ts.length === T && c.ts.every((v, k) => v === ts[k])) base = c.cfg;
+        const fkey = `${fo.rtol}|${fo.atol}|${fo.maxSteps}`;
+        if (c !== undefined && c.method === fo.method && c.key === fkey && c.ts.length === T && c.ts.every((v, k) => v === ts[k])) base = c.cfg;
         else {
           base = loopConfig(fwdOpts, batchOf(z0.data));
-          plan.fwdConfig = { ts: ts.slice(), key: fkey, cfg: base };
+          plan.fwdConfig = { ts: ts.slice(), method: fo.method, key: fkey, cfg: base };
         }
       }
-      if (plan.fwd !== undefined && base !== undefined) runF64Loop(plan.fwd, plan.fRhs, z0.data, { ...base, out: predData });
-      if (plan.fwd !== undefined && base !== undefined && plan.fwd.failed === undefined) {
-        nfeForward = plan.fwd.nfe;
-        acceptedForward = plan.fwd.accepted;
-        rejectedForward = plan.fwd.rejected;
+      if (fws !== undefined && base !== undefined) runF64Loop(fws, plan.fRhs, z0.data, { ...base, out: predData });
+      if (fws !== undefined && base !== undefined && fws.failed === undefined) {
+        nfeForward = fws.nfe;
+        acceptedForward = fws.accepted;
+        rejectedForward = fws.rejected;
       } else {
         const r = integrateF64(plan.fRhs, batchOf(z0.data), fwdOpts);
         if (E.isLeft(r)) return E.left(solveFailed('forward', r.left));
@@ -284,7 +284,7 @@ export const adjointF64 = (s: Symbolic, cfg: AdjointConfig, target: F64AdjointTa
     aug.set(predData.subarray((T - 1) * n, T * n), 0);
     let nfeBackward = 0, acceptedBackward = 0, rejectedBackward = 0;
     let hCarry: number | undefined;
-    const ws = plan.bwd;
+    const ws = workspaceOf(plan.bwdSpaces, bo.method, dim);
     for (let i = T - 1; i >= 1; i--) {
       const gi = gPred.subarray(i * n, (i + 1) * n);
       for (let j = 0; j < n; j++) aug[n + j] = (aug[n + j] as number) + (gi[j] as number);

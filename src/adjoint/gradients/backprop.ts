@@ -1,5 +1,8 @@
 /**
  * Discretise-then-optimise on any backend: the exact gradient of the computed discrete solution.
+ * Used on tfjs, and on float64 for methods the Float64 loop does not run (DOP853, fixed-step);
+ * float64 backprop otherwise runs on `backpropF64.ts`, which steps freely and differentiates the
+ * dense output instead of landing on every observation time.
  *
  * Forward: one adaptive solve whose steps are forced onto every observation time (so outputs are
  * step states, no interpolant to differentiate); the accepted steps' times are recorded and every

@@ -5,7 +5,7 @@
  * and `tfjs-autodiff` (TensorFlow.js's own tape through the tfjs solver). All return ∂L/∂z₀, ∂L/∂θ, ∂L/∂tᵢ, the loss and statistics.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import type { F64Evaluator } from '../../interp/evaluator.ts';
+import { kernelEvaluator, type F64Evaluator } from '../../interp/evaluator.ts';
 import { placementFromEnv, type PlacementRequest } from '../../interp/placement.ts';
 import type { F64Tensor } from '../../interp/tensor.ts';
 import { integrate } from '../../solvers/index.ts';
@@ -13,6 +13,7 @@ import { adjointGradient } from './adjoint.ts';
 import { adjointF64 } from './adjointF64.ts';
 import { f64Backend, tfjsBackend, type Backend } from './backend.ts';
 import { backpropGradient } from './backprop.ts';
+import { backpropF64 } from './backpropF64.ts';
 import { makeContext, solveOptions, type Context } from './context.ts';
 import { checkData, deriveSymbolic, type Symbolic } from './symbolic.ts';
 import { tfjsAutodiffGradient } from './tfjsAutodiff.ts';
@@ -48,6 +49,19 @@ const sharedAdjointF64 = (s: Symbolic, cfg: AdjointConfig, placement: PlacementR
   if (hit !== undefined) return hit;
   const run = adjointF64(s, cfg, placement === undefined ? {} : { placement });
   inner.set(key, run);
+  return run;
+};
+
+/** Float64 backprop with the default kernels, kept per derivation and checkpoint interval (as the adjoint's). */
+const f64Backprops = new WeakMap<Symbolic, Map<number, ReturnType<typeof backpropF64>>>();
+const sharedBackpropF64 = (s: Symbolic, checkpointEvery: number): ReturnType<typeof backpropF64> => {
+  const inner = f64Backprops.get(s) ?? new Map<number, ReturnType<typeof backpropF64>>();
+  f64Backprops.set(s, inner);
+  const hit = inner.get(checkpointEvery);
+  if (hit !== undefined) return hit;
+  const cfg: BackpropConfig = { method: 'backprop', checkpointEvery };
+  const run = backpropF64(s, cfg, kernelEvaluator, (d) => onBackend(defaultF64, s, d, cfg));
+  inner.set(checkpointEvery, run);
   return run;
 };
 
@@ -89,8 +103,9 @@ const roundF32 = (r: GradientResult): GradientResult => ({
 const float32Gradient = (s: Symbolic, cfg: AdjointConfig | BackpropConfig, request: PlacementRequest): PreparedGradient => {
   const run: PreparedGradient = cfg.method === 'adjoint'
     ? sharedAdjointF64(s, cfg, request)
+    : request !== 'tfjs'
+    ? sharedBackpropF64(s, cfg.checkpointEvery ?? 1)
     : (d) => {
-      if (request !== 'tfjs') return onBackend(defaultF64, s, d, cfg);
       const b = tfjsBackend();
       try {
         return onBackend(b, s, d, cfg);
@@ -131,6 +146,16 @@ export const prepareGradient = (model: GradientModel, cfg: GradientConfig): E.Ei
         const run = on.evaluator === undefined
           ? sharedAdjointF64(s, cfg, on.placement)
           : adjointF64(s, cfg, { evaluator: on.evaluator });
+        return E.right((d) => {
+          const ok = checkData(s, d);
+          return E.isLeft(ok) ? ok : run(d);
+        });
+      }
+      if (cfg.method === 'backprop' && f64 !== undefined) {
+        // Float64 backprop: the allocation-free path; the generic one for methods the loop does not run.
+        const run = on.backend === 'float64' && on.evaluator !== undefined
+          ? backpropF64(s, cfg, on.evaluator, (d) => onBackend(f64, s, d, cfg))
+          : sharedBackpropF64(s, cfg.checkpointEvery ?? 1);
         return E.right((d) => {
           const ok = checkData(s, d);
           return E.isLeft(ok) ? ok : run(d);

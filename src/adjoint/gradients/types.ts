@@ -104,7 +104,9 @@ export interface AdjointConfig {
 
 /**
  * Discretise-then-optimise: the exact gradient of the computed discrete solution, step sizes
- * held constant. Memory linear in the number of steps (divided by `checkpointEvery`).
+ * held constant. Memory linear in the number of steps (divided by `checkpointEvery`). On float64
+ * (explicit adaptive methods with an embedded estimate) the forward pass is the plain solve and
+ * outputs come from its dense output; elsewhere steps land on every observation time.
  */
 export interface BackpropConfig {
   readonly method: 'backprop';
@@ -124,7 +126,8 @@ export type GradientConfig = AdjointConfig | BackpropConfig | TfjsAutodiffConfig
 /**
  * Work statistics. `nfe` counts batched evaluations: of f forwards; backwards, of the adjoint
  * system (adjoint: each is one f and one VJP), or of f plus stage VJPs (backprop: stages are
- * recomputed, then reversed), plus the f evaluations at observation times for ∂L/∂tᵢ.
+ * recomputed, then reversed; float64 backprop keeps them, so only VJPs and checkpoint
+ * recomputations count), plus the f evaluations at observation times for ∂L/∂tᵢ.
  */
 export interface GradientStats {
   readonly nfeForward: number;
