@@ -6,7 +6,7 @@
  * classifier head. Each builder returns its output and the parameters it declared.
  */
 import * as X from '../dsl/expr.ts';
-import { conv2d, conv2dTimeChannel, groupNorm, type Conv2dOptions } from '../dsl/conv.ts';
+import { conv2d, conv2dTimeChannel, flatten, groupNorm, type Conv2dOptions } from '../dsl/conv.ts';
 import { param, type ParamDecl } from '../dsl/params.ts';
 import { sym, type Dim } from '../dsl/shape.ts';
 
@@ -101,15 +101,24 @@ export const block = (name: string, z: Image, s: NetSizes, t?: X.Expr<readonly [
   ], z);
 };
 
+/** How the head turns the feature map into features: global average pool (the paper) or flatten. */
+export type HeadKind = 'pool' | 'flatten';
+
 /**
- * The classifier head: norm, ReLU, global average pool, flatten, linear C → 10; returns logits.
+ * The classifier head: norm, ReLU, then global average pool (`'pool'`, the paper's: C features) or
+ * flatten (`'flatten'`: H·W·C features), and a linear layer to 10 logits.
  * @example head(h /* [batch,7,7,8] *\/, { channels: 8, groups: 4 }).out.shape // [batch,10]
  */
-export const head = (h: Image, s: NetSizes): Built<X.Expr<readonly [Dim, 10]>> => {
+export const head = (h: Image, s: NetSizes, kind: HeadKind = 'pool'): Built<X.Expr<readonly [Dim, 10]>> => {
   const n = norm('head_n', h, s.groups);
-  const pooled = X.withShape(X.meanAxes(X.relu(n.out), [1, 2]), [batch, h.shape[3]] as const);
-  const W = param('head_W', [h.shape[3], 10] as const, { kind: 'lecunUniform' });
-  const b = param('head_b', [10] as const, { kind: 'lecunUniform', fanIn: h.shape[3] });
+  const [, hh, ww, c] = h.shape;
+  const features = kind === 'pool' ? c : hh * ww * c;
+  const a = X.relu(n.out) as Image;
+  const pooled = kind === 'pool'
+    ? X.withShape(X.meanAxes(a, [1, 2]), [batch, c] as const)
+    : X.withShape(flatten(a), [batch, features] as const);
+  const W = param('head_W', [features, 10] as const, { kind: 'lecunUniform' });
+  const b = param('head_b', [10] as const, { kind: 'lecunUniform', fanIn: features });
   return { out: X.add(X.matmul(pooled, W.expr), b.expr), params: [...n.params, W, b] };
 };
 

@@ -13,7 +13,8 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as X from '../dsl/expr.ts';
 import { softmaxCrossEntropy } from '../dsl/losses.ts';
-import { dynamics, makeLoss, makeModel, type Dynamics } from '../dsl/model.ts';
+import { dynamics, makeLoss, makeModel, type Dynamics, type Loss } from '../dsl/model.ts';
+import type { Dim } from '../dsl/shape.ts';
 import type { ParamDecl, ParamValues } from '../dsl/params.ts';
 import { grad, vjp } from '../adjoint/vjp.ts';
 import { formatGradientError, prepareGradient, type GradientBackend, type PreparedGradient, type SolverOptions } from '../adjoint/gradients/index.ts';
@@ -22,7 +23,7 @@ import type { F64Tensor } from '../interp/tensor.ts';
 import { dopri5 } from '../solvers/index.ts';
 import { predict } from '../train/predict.ts';
 import { formatTrainError } from '../train/trainError.ts';
-import { batch, block, countParams, head, stem, type Image, type NetSizes } from './blocks.ts';
+import { batch, block, countParams, head, stem, type HeadKind, type Image, type NetSizes } from './blocks.ts';
 
 /** Which model of Table 1. */
 export type ModelKind = 'resnet' | 'rknet' | 'odenet';
@@ -35,6 +36,8 @@ export interface ClassifierOptions extends NetSizes {
   readonly side: number;
   /** Stride-2 convolutions of the stem (each halves the side). */
   readonly downsamplings: number;
+  /** Global average pool (the paper's, default) or flatten before the linear layer. */
+  readonly head?: HeadKind;
   /** Residual blocks of the ResNet (the paper: 6). */
   readonly resBlocks?: number;
   /** Solver of the ODE block (default dopri5, rtol = atol = 1e-3). */
@@ -87,19 +90,42 @@ const odeBlock = (shape: Image['shape'], s: NetSizes): Dynamics => {
   return dynamics({ state: z, time: t, params: f.params, f: f.out });
 };
 
-const continuous = (kind: 'odenet' | 'rknet', o: ClassifierOptions): Classifier => {
-  const { x, y } = inputs(o.side);
-  const st = stem(x, o, o.downsamplings);
-  const shape = st.out.shape;
+/** The ODE block with the head + cross-entropy as the loss of its prediction at `ts = [0, T]`. */
+export interface OdeBlockProblem {
+  readonly dynamics: Dynamics;
+  readonly loss: Loss;
+  /** The head's parameters (those of the dynamics are `dynamics.params`). */
+  readonly headParams: readonly ParamDecl[];
+  /** Its forward pass on the prediction `zs` (`[2, batch, H, W, C]`), reading z(T). */
+  readonly headLogits: X.Expr<readonly [Dim, 10]>;
+}
+
+/**
+ * The ODE block on feature maps of `shape` and the head's loss of z(T): what the ODE-Net and the
+ * RK-Net differentiate, and what `memory.ts` measures.
+ * @example odeBlockProblem([batch, 7, 7, 8], { channels: 8, groups: 4 }).dynamics.params.length // 10
+ */
+export const odeBlockProblem = (shape: Image['shape'], o: NetSizes & { readonly head?: HeadKind }): OdeBlockProblem => {
+  const y = X.input('labels', [batch, 10] as const);
   const dyn = odeBlock(shape, o);
-  const on = o.on === undefined ? {} : { on: o.on };
-  // The prediction at ts = [0, 1] is [2, batch, H, W, C]; the head reads z(1).
+  // The prediction at ts = [0, T] is [2, batch, H, W, C]; the head reads z(T).
   const zs = X.input('zs', [2, ...shape] as const);
-  const z1 = X.reshape(X.slice(zs, [1, 0, 0, 0, 0], [1, ...shape]), shape);
-  const hd = head(z1, o);
+  const zT = X.reshape(X.slice(zs, [1, 0, 0, 0, 0], [1, ...shape]), shape);
+  const hd = head(zT, o, o.head);
   const loss = makeLoss({ prediction: zs, params: hd.params, value: softmaxCrossEntropy(hd.out, y) });
   if (E.isLeft(loss)) throw new Error(`bug: ODE-Net loss: ${loss.left}`);
-  const g = prepareGradient({ dynamics: dyn, loss: loss.right }, kind === 'odenet' ? { method: 'adjoint', seminorm: true, ...on } : { method: 'backprop', ...on });
+  return { dynamics: dyn, loss: loss.right, headParams: hd.params, headLogits: hd.out };
+};
+
+const continuous = (kind: 'odenet' | 'rknet', o: ClassifierOptions): Classifier => {
+  const { x } = inputs(o.side);
+  const st = stem(x, o, o.downsamplings);
+  const shape = st.out.shape;
+  const blockProblem = odeBlockProblem(shape, o);
+  const dyn = blockProblem.dynamics;
+  const hd = { params: blockProblem.headParams, out: blockProblem.headLogits };
+  const on = o.on === undefined ? {} : { on: o.on };
+  const g = prepareGradient({ dynamics: dyn, loss: blockProblem.loss }, kind === 'odenet' ? { method: 'adjoint', seminorm: true, ...on } : { method: 'backprop', ...on });
   if (E.isLeft(g)) throw new Error(`bug: ODE-Net gradient: ${formatGradientError(g.left)}`);
   const prepared: PreparedGradient = g.right;
   const ct = X.input('ct_z0', shape);
@@ -147,7 +173,7 @@ const residual = (o: ClassifierOptions): Classifier => {
     blocks.push(...b.params);
     h = X.withShape(X.add(h, b.out), h.shape);
   }
-  const hd = head(h, o);
+  const hd = head(h, o, o.head);
   const value = softmaxCrossEntropy(hd.out, y);
   const params = [...st.params, ...blocks, ...hd.params];
   const grads = grad(value.node, params.map((p) => p.expr.node));
