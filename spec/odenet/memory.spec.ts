@@ -1,7 +1,7 @@
 /**
  * Table 1's memory column as a property, on a seeded small ODE block and ResNet: the memory one
- * gradient holds grows with the solver steps for backprop through the solver (it keeps one state
- * per accepted step), stays flat for the adjoint, and grows with the ResNet's depth. Live memory is
+ * gradient holds grows with the solver steps for backprop through the solver (its tape keeps each
+ * accepted step's state, stages and saved activations), stays flat for the adjoint, and grows with the ResNet's depth. Live memory is
  * sampled after forced collections, so this file needs `node --expose-gc` (as `npm test` runs it).
  */
 import { test } from 'node:test';
@@ -16,7 +16,7 @@ const gc = (globalThis as { gc?: () => void }).gc;
 const setting = { side: 7, channels: 8, groups: 4, head: 'flatten', batch: 64, seed: 0 } as const;
 const stateMb = stateBytes(setting) / 2 ** 20;
 
-test('ODE block: backprop\'s memory grows by about one state per solver step, the adjoint\'s does not grow', { skip: gc === undefined ? 'needs --expose-gc' : false }, () => {
+test('ODE block: backprop\'s memory grows by at least one state per solver step, the adjoint\'s does not grow', { skip: gc === undefined ? 'needs --expose-gc' : false }, () => {
   const r = odeBlockMemory(setting, [0.5, 4], { method: dopri5, rtol: 1e-4, atol: 1e-4 }, gc as () => void);
   assert.ok(E.isRight(r), E.isLeft(r) ? r.left : '');
   const of = (m: 'adjoint' | 'backprop') => r.right.filter((p) => p.method === m);
@@ -29,7 +29,8 @@ test('ODE block: backprop\'s memory grows by about one state per solver step, th
   assert.ok(dSteps >= 6, `steps ${bp0.steps} → ${bp1.steps}`);
   const bpPerStep = (bp1.growthMb - bp0.growthMb) / dSteps / stateMb;
   const adjPerStep = (adj1.growthMb - adj0.growthMb) / dSteps / stateMb;
-  assert.ok(bpPerStep > 0.6 && bpPerStep < 2, `backprop: ${bpPerStep.toFixed(2)} states per step (${bp0.growthMb} → ${bp1.growthMb} MB)`);
+  // At most the tape's state + 7 dopri5 stages + f(t + h) and the saved activations of 7 evaluations.
+  assert.ok(bpPerStep > 0.6 && bpPerStep < 25, `backprop: ${bpPerStep.toFixed(2)} states per step (${bp0.growthMb} → ${bp1.growthMb} MB)`);
   assert.ok(Math.abs(adjPerStep) < 0.35, `adjoint: ${adjPerStep.toFixed(2)} states per step (${adj0.growthMb} → ${adj1.growthMb} MB)`);
   assert.ok(adj1.growthMb < bp1.growthMb / 3, `at ${bp1.steps} steps the adjoint holds ${adj1.growthMb} MB, backprop ${bp1.growthMb} MB`);
 });
