@@ -52,7 +52,7 @@ const quick = flags.quick === true;
 const seed = intFlag('seed', flags.seed ?? '0');
 const counts = (flags.counts ?? (quick ? '30' : '30,50,100')).split(',').map((c) => intFlag('counts', c.trim(), 1));
 for (const c of counts) if (c < 1 || c > 100) { process.stderr.write(`latent: an observation count must be in [1, 100], got ${c}\n`); process.exit(2); }
-// The full setting is sized for about 20 CPU-minutes (see docs/sections/latent.md); --quick for CI.
+// The full setting is sized for about 20 CPU-minutes (see the README, Latent ODEs); --quick for CI.
 const iterations = flags.iterations === undefined ? (quick ? 800 : 2000) : intFlag('iterations', flags.iterations, 1);
 const rnnIterations = flags['rnn-iterations'] === undefined ? iterations : intFlag('rnn-iterations', flags['rnn-iterations'], 1);
 const setting = {

@@ -49,7 +49,7 @@ const positiveInt = (what: string, s: string): number => {
 const quick = flags.quick === true;
 const seed = positiveInt('seed', flags.seed ?? '0');
 // Sized for 2 shared cores: --quick in about 2 minutes, the full setting in about 20 (float64 kernels).
-// The head flattens the feature map (see docs/sections/odenet.md: with 8 channels, the paper's
+// The head flattens the feature map (see the README, ODE-Nets: with 8 channels, the paper's
 // global average pool leaves the classifier 8 features and trains far more slowly).
 const setting = quick
   ? { factor: 4, channels: 8, groups: 4, head: 'flatten', trainCount: 1000, testCount: 200, batchSize: 20, epochs: 4, lr: 1e-2 } as const

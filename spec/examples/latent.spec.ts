@@ -25,7 +25,7 @@ test('examples/latent.ts --quick: one JSON summary line, the latent ODE learns, 
         assert.ok(Number.isFinite(r.latentOde[k]), `latentOde.${k} = ${r.latentOde[k]}`);
       for (const k of ['rmse', 'finalLoss', 'seconds']) assert.ok(Number.isFinite(r.rnn[k]), `rnn.${k} = ${r.rnn[k]}`);
       assert.ok(Number.isFinite(r.meanBaselineRmse) && Number.isFinite(r.lastValueBaselineRmse));
-      // Seed 0 measured (docs/sections/latent.md): extrapolation 1.65 against 2.64 untrained, 2.62
+      // Seed 0 measured (README, Latent ODEs): extrapolation 1.65 against 2.64 untrained, 2.62
       // for the last observed point and 3.58 for the mean; the bounds leave about 20% margin.
       const latent = r.latentOde['rmse'] as number, rec = r.latentOde['reconstructionRmse'] as number;
       const untrained = r.latentOde['untrainedRmse'] as number;
