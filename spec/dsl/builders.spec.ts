@@ -45,6 +45,10 @@ test('initializers: seeded per name, bounds as documented', () => {
   const b = initValues(param('b', [50], { kind: 'lecunUniform', fanIn: 4 }), 0);
   assert.ok(b.data.every((v) => Math.abs(v) <= 0.5) && Math.max(...b.data.map(Math.abs)) > 0.4);
   assert.deepEqual(Array.from(initValues(param('z', [3], { kind: 'zeros' }), 0).data), [0, 0, 0]);
+  // Conv filters [kh, kw, cin, cout]: fan-in kh·kw·cin = 18, fan-out kh·kw·cout = 45.
+  const K = initValues(param('K', [3, 3, 2, 5], { kind: 'glorotUniform' }), 0).data;
+  const kBound = Math.sqrt(6 / (18 + 45));
+  assert.ok(K.every((v) => Math.abs(v) <= kBound) && Math.max(...K.map(Math.abs)) > 0.8 * kBound);
   // Adding a parameter does not change the others' values.
   const ps1 = initParams([W], 5), ps2 = initParams([param('V', [3], { kind: 'heNormal' }), W], 5);
   assert.deepEqual(ps1.W!.data, ps2.W!.data);

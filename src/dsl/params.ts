@@ -38,11 +38,13 @@ export const param = <const S extends readonly number[]>(name: string, shape: S,
   return Object.freeze({ expr: X.variable(name, 'param', shape), name, shape, init });
 };
 
+// Weights are laid out [...spatial, in, out] (dense [in, out], conv filters [kh, kw, cin, cout]):
+// fan-in = spatial·in, fan-out = spatial·out.
 const fans = (shape: readonly number[]): [number, number] => {
   if (shape.length === 0) return [1, 1];
   if (shape.length === 1) return [shape[0] as number, shape[0] as number];
-  const receptive = shape.slice(1, -1).reduce((a, b) => a * b, 1);
-  return [(shape[0] as number) * receptive, (shape[shape.length - 1] as number) * receptive];
+  const spatial = shape.slice(0, -2).reduce((a, b) => a * b, 1);
+  return [spatial * (shape[shape.length - 2] as number), spatial * (shape[shape.length - 1] as number)];
 };
 
 /**

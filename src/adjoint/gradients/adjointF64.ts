@@ -137,7 +137,7 @@ export const adjointF64 = (s: Symbolic, cfg: AdjointConfig, target: F64AdjointTa
       if (target.evaluator !== undefined || target.placement === undefined || target.placement === 'kernel')
         return { p: bufferProgram(evaluator, roots, vars, sizes.right), at: 'kernel' as Placement };
       const load = workload(roots, vars, sizes.right);
-      const at: Placement = target.placement === 'tfjs' ? 'tfjs' : E.isLeft(load) ? 'kernel' : choosePlacement(load.right, { request: 'auto' }).backend;
+      const at: Placement = target.placement === 'tfjs' ? 'tfjs' : E.isLeft(load) ? 'kernel' : choosePlacement(load.right, {}).backend;
       return { p: at === 'tfjs' ? tfjsBufferProgram(roots, vars, sizes.right) : bufferProgram(kernelEvaluator, roots, vars, sizes.right), at };
     };
     const fPlaced = placed(s.fRoots, fVars), aPlaced = placed(s.augRoots, augVars);
