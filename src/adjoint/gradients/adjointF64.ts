@@ -18,7 +18,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Node, NodeOf } from '../../dsl/node.ts';
 import type { ParamValues } from '../../dsl/params.ts';
 import { bindVars, formatBindError } from '../../interp/bind.ts';
-import { bufferProgram, kernelEvaluator, type BufferProgram, type F64Evaluator } from '../../interp/evaluator.ts';
+import { bufferProgram, kernelEvaluator, type F64Evaluator } from '../../interp/evaluator.ts';
 import { choosePlacement, workload, type Placement, type PlacementRequest } from '../../interp/placement.ts';
 import { sizeOf, type F64Tensor } from '../../interp/tensor.ts';
 import { tfjsBufferProgram } from '../../interp/tfjsBuffers.ts';
@@ -26,6 +26,7 @@ import { freeVars } from '../../interp/traverse.ts';
 import { f64Workspace, loopSupports, runF64Loop, type F64Rhs, type F64Workspace, type LoopConfig, type LoopNorm } from '../../solvers/f64Loop.ts';
 import { integrateF64, loopConfig } from '../../solvers/integrateF64.ts';
 import { customNorm, defaultController, type ButcherTableau, type ErrorNorm, type F64Batch, type Method } from '../../solvers/index.ts';
+import { bound, cachedPlan, fillInputs, problemKey, type Bound } from './f64Plan.ts';
 import type { Symbolic } from './symbolic.ts';
 import { invalidProblem, solveFailed, type AdjointConfig, type GradientData, type GradientError, type GradientResult } from './types.ts';
 
@@ -38,18 +39,6 @@ export interface F64AdjointTarget {
   /** Kernel, tfjs (float32 evaluation, float64 solver) or auto; default kernel. */
   readonly placement?: PlacementRequest;
 }
-
-/** A buffer program with its input buffers; state, time and prediction slots are filled per call. */
-interface Bound {
-  readonly prog: BufferProgram;
-  readonly ins: Float64Array[];
-  readonly vars: readonly VarNode[];
-  readonly slot: (v: VarNode) => number;
-}
-
-const bound = (prog: BufferProgram, vars: readonly VarNode[]): Bound => ({
-  prog, vars, ins: prog.inputSizes.map((n) => new Float64Array(n)), slot: (v) => vars.indexOf(v),
-});
 
 /** Everything compiled and allocated for one problem size. */
 interface Plan {
@@ -83,9 +72,6 @@ const viewCache = (cuts: readonly number[]) => {
   };
 };
 
-/** Plans kept per prepared gradient (distinct batch sizes, observation counts, input shapes). */
-const maxPlans = 16;
-
 /** The loop's workspace for a method's tableau and size `n` (made once per tableau, held weakly), or none. */
 const workspaceOf = (spaces: WeakMap<ButcherTableau, F64Workspace>, m: Method, n: number): F64Workspace | undefined => {
   if (m.kind !== 'explicit' || !loopSupports(m.tableau)) return undefined;
@@ -95,8 +81,6 @@ const workspaceOf = (spaces: WeakMap<ButcherTableau, F64Workspace>, m: Method, n
   spaces.set(m.tableau, ws);
   return ws;
 };
-
-const shapeKey = (x: F64Tensor | undefined): string => (x === undefined ? '-' : x.shape.join(','));
 
 /**
  * The float64 adjoint gradient of a derived model, as a function of the data: plans (compiled
@@ -116,10 +100,6 @@ export const adjointF64 = (s: Symbolic, cfg: AdjointConfig, target: F64AdjointTa
   const seminorm = cfg.seminorm ?? false;
   const restart = cfg.restartSteps ?? false;
   const plans = new Map<string, E.Either<GradientError, Plan>>();
-
-  // Later sources win on a shared name, as in `makeContext` ({ ...params, ...dynamicsInputs, ...lossInputs }).
-  const valueOf = (d: GradientData, name: string): F64Tensor | undefined =>
-    d.lossInputs?.[name] ?? d.dynamicsInputs?.[name] ?? d.params[name];
 
   const makePlan = (d: GradientData): E.Either<GradientError, Plan> => {
     const z0 = d.z0, T = d.ts.length;
@@ -179,33 +159,13 @@ export const adjointF64 = (s: Symbolic, cfg: AdjointConfig, target: F64AdjointTa
 
   return (d) => {
     const z0 = d.z0, ts = d.ts, T = ts.length;
-    // Every input's values must fill its shape: the buffer programs do not check per call.
-    for (const v of [...fVars, ...augVars, ...lossVars]) {
-      if (special.has(v)) continue;
-      const x = valueOf(d, v.name);
-      if (x === undefined) return E.left(invalidProblem(`no value for ${v.name}`));
-      if (x.data.length !== sizeOf(x.shape)) return E.left(invalidProblem(`${v.name} has ${x.data.length} values for shape [${x.shape.join(',')}]`));
-    }
-    // Programs depend on sizes only; workspaces are per tableau inside the plan.
-    let key = `${z0.shape.join(',')}|${T}`;
-    for (const v of lossVars) if (!special.has(v)) key += `|${shapeKey(valueOf(d, v.name))}`;
-    for (const v of augVars) if (!special.has(v)) key += `|${shapeKey(valueOf(d, v.name))}`;
-    let planE = plans.get(key);
-    if (planE === undefined) {
-      // A bounded cache: problems of ever-new sizes must not hold every plan made.
-      if (plans.size >= maxPlans) plans.clear();
-      planE = makePlan(d);
-      plans.set(key, planE);
-    }
+    const key = problemKey(d, [fVars, augVars, lossVars], special);
+    if (E.isLeft(key)) return key;
+    const planE = cachedPlan(plans, key.right, () => makePlan(d));
     if (E.isLeft(planE)) return planE;
     const plan = planE.right;
     const { n } = plan;
-    for (const b of [plan.f, plan.aug, plan.loss]) {
-      for (let i = 0; i < b.vars.length; i++) {
-        const v = b.vars[i] as VarNode;
-        if (!special.has(v)) b.ins[i] = (valueOf(d, v.name) as F64Tensor).data;
-      }
-    }
+    for (const b of [plan.f, plan.aug, plan.loss]) fillInputs(b, d, special);
     const B = z0.shape[0] as number;
     const batchOf = (data: Float64Array): F64Batch => ({ data, batch: Math.max(1, B), dim: n / Math.max(1, B) });
 

@@ -27,7 +27,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { NodeOf } from '../../dsl/node.ts';
 import type { ParamValues } from '../../dsl/params.ts';
 import { bindVars, formatBindError } from '../../interp/bind.ts';
-import { bufferProgram, type BufferProgram, type F64Evaluator } from '../../interp/evaluator.ts';
+import { bufferProgram, type F64Evaluator } from '../../interp/evaluator.ts';
 import { sizeOf, type F64Tensor } from '../../interp/tensor.ts';
 import { freeVars } from '../../interp/traverse.ts';
 import { f64Workspace, loopSupports, runF64Loop, type F64Rhs, type F64Workspace, type LoopConfig } from '../../solvers/f64Loop.ts';
@@ -36,22 +36,11 @@ import type { ButcherTableau, F64Batch, Method } from '../../solvers/index.ts';
 import type { Poly } from '../../solvers/polynomial.ts';
 import { polyEval } from '../../solvers/polynomial.ts';
 import { splitSaved } from './saved.ts';
+import { bound, cachedPlan, fillInputs, problemKey, type Bound } from './f64Plan.ts';
 import type { Symbolic } from './symbolic.ts';
 import { invalidProblem, solveFailed, type BackpropConfig, type GradientData, type GradientError, type GradientResult } from './types.ts';
 
 type VarNode = NodeOf<'var'>;
-
-/** A buffer program with its input buffers (state, cotangent, time slots filled per call). */
-interface Bound {
-  readonly prog: BufferProgram;
-  readonly ins: Float64Array[];
-  readonly vars: readonly VarNode[];
-  readonly slot: (v: VarNode) => number;
-}
-
-const bound = (prog: BufferProgram, vars: readonly VarNode[]): Bound => ({
-  prog, vars, ins: prog.inputSizes.map((k) => new Float64Array(k)), slot: (v) => vars.indexOf(v),
-});
 
 /** One accepted step on the tape: views of one buffer. */
 interface Step {
@@ -164,11 +153,6 @@ interface Plan {
   fwd: { readonly ts: readonly number[]; readonly method: Method; readonly key: string; readonly cfg: LoopConfig | undefined } | undefined;
 }
 
-/** Plans kept per prepared gradient (distinct batch sizes, observation counts, input shapes). */
-const maxPlans = 16;
-
-const shapeKey = (x: F64Tensor | undefined): string => (x === undefined ? '-' : x.shape.join(','));
-
 /** `out ← base + Σ (w·h)·ks[idx]` over n, the Float64 loop's operations in its order. */
 const combine = (out: Float64Array, n: number, base: Float64Array, t: Coeffs['b'], h: number, ks: readonly Float64Array[]): void => {
   for (let j = 0; j < n; j++) out[j] = 1 * (base[j] as number);
@@ -224,10 +208,6 @@ export const backpropF64 = (
   const P = paramSizes.reduce((x, y) => x + y, 0);
   const plans = new Map<string, E.Either<GradientError, Plan>>();
 
-  // Later sources win on a shared name, as in `makeContext`.
-  const valueOf = (d: GradientData, name: string): F64Tensor | undefined =>
-    d.lossInputs?.[name] ?? d.dynamicsInputs?.[name] ?? d.params[name];
-
   const makePlan = (d: GradientData): E.Either<GradientError, Plan> => {
     const z0 = d.z0, T = d.ts.length;
     const n = z0.data.length;
@@ -272,12 +252,6 @@ export const backpropF64 = (
     return E.right(plan);
   };
 
-  const fillInputs = (b: Bound, d: GradientData): void => {
-    for (let i = 0; i < b.vars.length; i++) {
-      const v = b.vars[i] as VarNode;
-      if (!special.has(v)) b.ins[i] = (valueOf(d, v.name) as F64Tensor).data;
-    }
-  };
   const savedSlots = Int32Array.from(split.vars.map((v) => savedVjpVars.indexOf(v)));
 
   /** The VJP that recomputes every activation, compiled the first time a step kept none. */
@@ -287,7 +261,7 @@ export const backpropF64 = (
     if (E.isLeft(vp)) throw new Error(`bug: the VJP compiled with saved activations but not without: ${vp.left}`);
     const b = bound(vp.right, vjpVars);
     if (b.slot(t) >= 0) b.ins[b.slot(t)] = plan.tBuf;
-    fillInputs(b, d);
+    fillInputs(b, d, special);
     plan.plainVjp = b;
     return b;
   };
@@ -345,25 +319,13 @@ export const backpropF64 = (
     if (method.kind !== 'explicit' || !loopSupports(method.tableau)) return fallback(d);
     const tab = method.tableau;
     const z0 = d.z0, ts = d.ts, T = ts.length;
-    for (const v of [...fVars, ...vjpVars, ...lossVars]) {
-      if (special.has(v)) continue;
-      const x = valueOf(d, v.name);
-      if (x === undefined) return E.left(invalidProblem(`no value for ${v.name}`));
-      if (x.data.length !== sizeOf(x.shape)) return E.left(invalidProblem(`${v.name} has ${x.data.length} values for shape [${x.shape.join(',')}]`));
-    }
-    let key = `${z0.shape.join(',')}|${T}`;
-    for (const v of lossVars) if (!special.has(v)) key += `|${shapeKey(valueOf(d, v.name))}`;
-    for (const v of vjpVars) if (!special.has(v)) key += `|${shapeKey(valueOf(d, v.name))}`;
-    let planE = plans.get(key);
-    if (planE === undefined) {
-      if (plans.size >= maxPlans) plans.clear();
-      planE = makePlan(d);
-      plans.set(key, planE);
-    }
+    const key = problemKey(d, [fVars, vjpVars, lossVars], special);
+    if (E.isLeft(key)) return key;
+    const planE = cachedPlan(plans, key.right, () => makePlan(d));
     if (E.isLeft(planE)) return planE;
     const plan = planE.right;
     const { n } = plan;
-    for (const b of [plan.f, plan.vjp, plan.loss, ...(plan.plainVjp === undefined ? [] : [plan.plainVjp])]) fillInputs(b, d);
+    for (const b of [plan.f, plan.vjp, plan.loss, ...(plan.plainVjp === undefined ? [] : [plan.plainVjp])]) fillInputs(b, d, special);
     const r = runnerOf(plan, tab);
     const ws = r.ws, co = r.co, st = co.s;
     r.count = 0;
