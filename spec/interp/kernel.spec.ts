@@ -15,7 +15,7 @@ import { binaryOps, reduceOps, unaryOps } from '../../src/dsl/ops.ts';
 import { sym, type Shape } from '../../src/dsl/shape.ts';
 import type { WindowSpec } from '../../src/dsl/window.ts';
 import { binaryF64, evalF64, unaryF64, type F64Env } from '../../src/interp/evalF64.ts';
-import { compileKernel, formatKernelError, kernelFn, type Kernel } from '../../src/interp/kernel/index.ts';
+import { compileKernel, defaultKernelTarget, formatKernelError, kernelFn, kernelTargets, type Kernel, type KernelTarget } from '../../src/interp/kernel/index.ts';
 import { auditSource, ident } from '../../src/interp/kernel/js.ts';
 import { binaryJs, mathPrologue, unaryJs } from '../../src/interp/kernel/jsOps.ts';
 import { fastMath } from '../../src/interp/fastMath.ts';
@@ -50,29 +50,35 @@ const right = <L, R>(r: E.Either<L, R>, what: string): R => {
   return r.right;
 };
 
-/** Asserts the kernel equals evalF64 bit for bit (NaNs equal) on `env`, or fails the same way. */
+/**
+ * Asserts that both kernels, generated JavaScript and WebAssembly, equal evalF64 bit for bit
+ * (NaNs equal) on `env`, or fail the same way.
+ */
 const agree = (roots: readonly Node[], env: F64Env, label = ''): readonly F64Tensor[] => {
   const refE = evalF64(roots, env);
-  const gotE = kernelFn(roots)(env);
-  if (E.isLeft(refE)) {
-    assert.deepEqual(gotE, refE, `${label}: both fail alike`);
-    return [];
+  let got: readonly F64Tensor[] = [];
+  for (const target of kernelTargets) {
+    const gotE = kernelFn(roots, { target })(env);
+    if (E.isLeft(refE)) {
+      assert.deepEqual(gotE, refE, `${label}: both fail alike (${target})`);
+      continue;
+    }
+    const ref = refE.right;
+    got = right(gotE, `kernel ${label} (${target})`);
+    assert.equal(got.length, ref.length);
+    ref.forEach((r, j) => {
+      const g = got[j] as F64Tensor;
+      assert.deepEqual(g.shape, r.shape, `${label} root ${j} shape`);
+      assert.equal(g.data.length, r.data.length);
+      for (let i = 0; i < r.data.length; i++)
+        if (!Object.is(g.data[i], r.data[i])) assert.fail(`${label} root ${j}[${i}]: ${target} kernel ${g.data[i]} vs evalF64 ${r.data[i]}`);
+    });
   }
-  const ref = refE.right;
-  const got = right(gotE, `kernel ${label}`);
-  assert.equal(got.length, ref.length);
-  ref.forEach((r, j) => {
-    const g = got[j] as F64Tensor;
-    assert.deepEqual(g.shape, r.shape, `${label} root ${j} shape`);
-    assert.equal(g.data.length, r.data.length);
-    for (let i = 0; i < r.data.length; i++)
-      if (!Object.is(g.data[i], r.data[i])) assert.fail(`${label} root ${j}[${i}]: kernel ${g.data[i]} vs evalF64 ${r.data[i]}`);
-  });
   return got;
 };
 
-const compile = (roots: readonly Node[], sizes: Record<string, number> = {}): Kernel =>
-  right(compileKernel(roots, freeVars(roots), new Map(Object.entries(sizes))), 'compileKernel');
+const compile = (roots: readonly Node[], sizes: Record<string, number> = {}, target: KernelTarget = 'js'): Kernel =>
+  right(compileKernel(roots, freeVars(roots), new Map(Object.entries(sizes)), { target }), 'compileKernel');
 
 test('op templates equal unaryF64 / binaryF64 on special values', () => {
   const a = ident('a', 0), b = ident('a', 1);
@@ -230,6 +236,57 @@ test('inlined exp and tanh equal fastExp / fastTanh bit for bit across every bra
   });
 });
 
+test('WebAssembly: two-lane exp and tanh equal fastExp / fastTanh for every pairing of branches', () => {
+  // One representative per branch of each function (rational, exp form, ±1, specials, exp edges).
+  const reps = [0, -0, 0.3, -0.84, 0.85, -3, 21.9, 22, -40, 1e-300, 5e-324, NaN, Infinity, -Infinity, 708.9, -707.9, 709, -708, -745.2, 800];
+  const pairs = reps.flatMap((a) => reps.flatMap((b) => [a, b]));
+  const draw = lcg(11);
+  // An odd length, so the last element takes the scalar tail.
+  const grid = [...pairs, ...Array.from({ length: 2001 }, () => (draw() * 2) ** 5 * 6)];
+  const x = X.input('x', [grid.length]);
+  const k = compile([X.tanh(x).node, X.exp(x).node, X.tanh(X.exp(x)).node], {}, 'wasm');
+  assert.equal(k.target, 'wasm');
+  const outs = k.allocOutputs();
+  k.run([Float64Array.from(grid)], outs);
+  grid.forEach((v, i) => {
+    assert.ok(Object.is(outs[0]?.[i], fastMath.tanh(v)), `tanh(${v}) at ${i}`);
+    assert.ok(Object.is(outs[1]?.[i], fastMath.exp(v)), `exp(${v}) at ${i}`);
+    assert.ok(Object.is(outs[2]?.[i], fastMath.tanh(fastMath.exp(v))), `tanh(exp(${v})) at ${i}`);
+  });
+});
+
+test('property: matmuls of every tile and tail size, operands transposed or not, agree bit for bit', () => {
+  fc.assert(fc.property(
+    fc.integer({ min: 1, max: 11 }), fc.integer({ min: 0, max: 19 }), fc.integer({ min: 1, max: 11 }), fc.boolean(), fc.boolean(), fc.nat(),
+    (m, k, n, tx, ty, seed) => {
+      const x = tx ? X.transposeM(X.input('x', [k, m])) : X.input('x', [m, k]);
+      const y = ty ? X.transposeM(X.input('y', [n, k])) : X.input('y', [k, n]);
+      const e = X.matmul(x, y);
+      agree([e.node, X.tanh(e).node], envFor([e.node], 1, seed, seed % 3 === 0), `${m}×${k}×${n} ${tx} ${ty}`);
+    }), { numRuns: 200, seed: 42 });
+});
+
+test('kernel target: WebAssembly by default, FLUXION_KERNEL overrides, a bad value is named', () => {
+  const x = X.input('x', [3]);
+  assert.deepEqual(defaultKernelTarget({}), E.right('wasm'));
+  assert.deepEqual(defaultKernelTarget({ FLUXION_KERNEL: 'js' }), E.right('js'));
+  assert.deepEqual(defaultKernelTarget({ FLUXION_KERNEL: 'wasm' }), E.right('wasm'));
+  const bad = defaultKernelTarget({ FLUXION_KERNEL: 'gpu' });
+  assert.deepEqual(bad, E.left('FLUXION_KERNEL=gpu is not a kernel target; valid values: js, wasm'));
+  const saved = process.env['FLUXION_KERNEL'];
+  try {
+    process.env['FLUXION_KERNEL'] = 'gpu';
+    const err = right(E.swap(compileKernel([X.tanh(x).node], [x.node as VarNode], new Map())), 'expected Left');
+    assert.equal(formatKernelError(err), 'FLUXION_KERNEL=gpu is not a kernel target; valid values: js, wasm');
+    process.env['FLUXION_KERNEL'] = 'js';
+    assert.equal(right(compileKernel([X.tanh(x).node], [x.node as VarNode], new Map()), 'js').target, 'js');
+  } finally {
+    if (saved === undefined) delete process.env['FLUXION_KERNEL'];
+    else process.env['FLUXION_KERNEL'] = saved;
+  }
+  assert.equal(right(compileKernel([X.tanh(x).node], [x.node as VarNode], new Map(), { target: 'wasm' }), 'wasm').target, 'wasm');
+});
+
 test('large parameter gradients (xᵀ·g over the batch) and column sums agree bit for bit', () => {
   const h = X.input('h', [B, 64]), g = X.input('g', [B, 2]), y = X.input('y', [B, 2]), c = X.input('c', [B, 3, 5]);
   const roots = [
@@ -273,6 +330,7 @@ test('a 20,000-deep chain compiles without recursion and agrees', () => {
   assert.ok(k.instructionCount > 20000 / 48, `${k.instructionCount} instructions`);
   assert.ok(k.arenaSize <= 2 * 3 * 2, `arena ${k.arenaSize} reuses blocks`);
   assert.match(k.source, /function c[0-9]+\(I0, O0\)/, 'split into chunk functions');
+  assert.equal(compile([e.node], { batch: 3 }, 'wasm').target, 'js', 'code this long stays JavaScript');
   agree([e.node], envFor([e.node], 3, 2), 'deep chain');
 });
 
@@ -280,17 +338,20 @@ test('run twice, over dirty outputs and after other inputs: no stale state', () 
   const x = X.input('x', [B, 12]), w = X.input('w', [12, 11]);
   const e = X.matmul(X.sigmoid(x), w);
   const roots = [e.node, X.logsumexpAxis(e, 1).node, X.concat([x, x], 1).node];
-  const k = compile(roots, { batch: 4 });
-  const env1 = envFor(roots, 4, 1), env2 = envFor(roots, 4, 2);
-  const inputs = (env: F64Env) => freeVars(roots).map((v) => (env[v.name] as F64Tensor).data);
-  const first = k.allocOutputs();
-  k.run(inputs(env1), first);
-  const again = k.allocOutputs().map((o) => o.fill(NaN));
-  k.run(inputs(env2), again);
-  k.run(inputs(env1), again);
-  assert.deepEqual(again, first);
-  const ref = right(evalF64(roots, env1), 'ref');
-  ref.forEach((r, j) => assert.deepEqual(first[j], r.data));
+  for (const target of kernelTargets) {
+    const k = compile(roots, { batch: 4 }, target);
+    assert.equal(k.target, target);
+    const env1 = envFor(roots, 4, 1), env2 = envFor(roots, 4, 2);
+    const inputs = (env: F64Env) => freeVars(roots).map((v) => (env[v.name] as F64Tensor).data);
+    const first = k.allocOutputs();
+    k.run(inputs(env1), first);
+    const again = k.allocOutputs().map((o) => o.fill(NaN));
+    k.run(inputs(env2), again);
+    k.run(inputs(env1), again);
+    assert.deepEqual(again, first, target);
+    const ref = right(evalF64(roots, env1), 'ref');
+    ref.forEach((r, j) => assert.deepEqual(first[j], r.data, target));
+  }
 });
 
 test('errors: wrong buffer lengths, unbound or invalid sizes, missing and duplicate inputs', () => {
@@ -309,10 +370,12 @@ test('errors: wrong buffer lengths, unbound or invalid sizes, missing and duplic
   assert.deepEqual(ck([f.node], [], { batch: 2 }), { _tag: 'NotAnInput', name: 'y' });
   assert.deepEqual(ck([f.node], [yv, yv], { batch: 2 }), { _tag: 'DuplicateInput', name: 'y' });
   assert.deepEqual(ck([X.broadcastTo(X.scalar(1), [3e5, 3e5]).node], [], {}), { _tag: 'TooLarge', elements: 9e10 });
-  const k = compile([f.node], { batch: 2 });
-  assert.throws(() => k.run([new Float64Array(3)], k.allocOutputs()), RangeError);
-  assert.throws(() => k.run([new Float64Array(4)], [new Float64Array(5)]), RangeError);
-  assert.throws(() => k.run([], k.allocOutputs()), RangeError);
+  for (const target of kernelTargets) {
+    const k = compile([f.node], { batch: 2 }, target);
+    assert.throws(() => k.run([new Float64Array(3)], k.allocOutputs()), RangeError);
+    assert.throws(() => k.run([new Float64Array(4)], [new Float64Array(5)]), RangeError);
+    assert.throws(() => k.run([], k.allocOutputs()), RangeError);
+  }
 });
 
 test('no string from the model reaches the generated source', () => {

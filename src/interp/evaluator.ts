@@ -34,6 +34,17 @@ export const kernelEvaluator: F64Evaluator = (roots) => {
   return (env) => E.mapLeft(formatKernelError)(f(env));
 };
 
+/**
+ * Generated JavaScript kernels whatever `FLUXION_KERNEL` says: their buffers are ordinary
+ * Float64Arrays, which memory measurements can see (a WebAssembly kernel holds the same arena in
+ * its linear memory, outside the counted heap).
+ * @example jsKernelEvaluator([f.node])({ y })
+ */
+export const jsKernelEvaluator: F64Evaluator = (roots) => {
+  const f = kernelFn(roots, { target: 'js' });
+  return (env) => E.mapLeft(formatKernelError)(f(env));
+};
+
 /** A program over positional buffers: `ins` in the order of its inputs, one `outs` buffer per root. */
 export interface BufferProgram {
   readonly run: (ins: readonly Float64Array[], outs: readonly Float64Array[]) => void;

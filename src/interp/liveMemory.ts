@@ -4,7 +4,7 @@
  * figure is what a method holds, not garbage not yet collected. Used by the ODE-Net memory
  * measurement (`src/odenet/memory.ts`) and `bench/memory.ts`.
  */
-import { kernelEvaluator, type F64Evaluator } from './evaluator.ts';
+import { jsKernelEvaluator, type F64Evaluator } from './evaluator.ts';
 
 /** Live memory now: V8 heap in use plus ArrayBuffer backing stores (where Float64Arrays live). */
 const liveBytes = (): number => {
@@ -21,12 +21,13 @@ export interface LiveSampler {
 
 /**
  * Wraps `inner` so that, inside `measure`, every `every`-th evaluation is followed by `gc()` and
- * a sample of live bytes; `measure` also samples once after `f` returns. (The counters are the
+ * a sample of live bytes; `measure` also samples once after `f` returns. The default `inner` is
+ * the JavaScript kernel, whose arenas are counted (WebAssembly memory is not). (The counters are the
  * measurement's own state, confined to this closure.)
  * @example const s = liveSampler(globalThis.gc); const g = prepareGradient(p, { method: 'backprop', on: { backend: 'float64', evaluator: s.evaluator } });
  * s.measure(() => g.right(data)).growthBytes // bytes held at the peak
  */
-export const liveSampler = (gc: () => void, every = 8, inner: F64Evaluator = kernelEvaluator): LiveSampler => {
+export const liveSampler = (gc: () => void, every = 8, inner: F64Evaluator = jsKernelEvaluator): LiveSampler => {
   let calls = 0, peak = 0, sampling = false;
   // Twice: V8 frees array buffers' backing stores concurrently, the second collection settles the first's.
   const collect = (): void => {

@@ -12,6 +12,8 @@ import { emitKernel } from './emit.ts';
 import { auditSource } from './js.ts';
 import { lower } from './lower.ts';
 import { maxElements, type KernelError } from './tape.ts';
+import { defaultKernelTarget, type KernelTarget } from './target.ts';
+import { compileWasm } from './wasm/compileWasm.ts';
 
 /** A compiled kernel and what it was compiled to. */
 export interface Kernel {
@@ -40,9 +42,12 @@ export interface Kernel {
   readonly constSize: number;
   /** Number of tape instructions (fused loops, matmuls, reductions, copies). */
   readonly instructionCount: number;
-  /** The generated factory body, for inspection. */
+  /** The generated factory body, for inspection (for WebAssembly, a one-line description). */
   readonly source: string;
+  /** What runs: generated JavaScript, or WebAssembly with SIMD generated from the same tape. */
+  readonly target: KernelTarget;
 }
+
 
 type Generated = (inputs: readonly Float64Array[], outputs: readonly Float64Array[]) => void;
 type Factory = (consts: Float64Array, arena: Float64Array, math: FastMath) => Generated;
@@ -65,26 +70,18 @@ const checkBuffers = (what: string, bufs: readonly Float64Array[], sizes: readon
  */
 export const compileKernel = (
   roots: readonly Node[], inputs: readonly VarNode[], sizes: ReadonlyMap<string, number>,
+  options: { readonly target?: KernelTarget } = {},
 ): E.Either<KernelError, Kernel> => {
+  const target = options.target !== undefined ? E.right(options.target) : defaultKernelTarget();
+  if (E.isLeft(target)) return E.left({ _tag: 'BadKernelTarget', message: target.left });
   const lowered = lower(roots, inputs, sizes);
   if (E.isLeft(lowered)) return lowered;
   const tape = lowered.right;
   const { locs, arenaSize } = allocate(tape);
   if (arenaSize > maxElements) return E.left({ _tag: 'TooLarge', elements: arenaSize });
-  const source = emitKernel(tape, locs);
-  auditSource(source);
-  // The one audited cast: the source was built by `emitKernel` from trusted fragments only.
-  const factory = new Function('K', 'A', 'F', source) as Factory;
-  const gen = factory(tape.consts, new Float64Array(arenaSize), fastMath);
   const inSizes = tape.inputShapes.map(sizeOf);
   const outSizes = tape.outputShapes.map(sizeOf);
-  return E.right({
-    run: (ins, outs) => {
-      checkBuffers('input', ins, inSizes);
-      checkBuffers('output', outs, outSizes);
-      gen(ins, outs);
-    },
-    runUnchecked: gen,
+  const common = {
     inputSizes: inSizes,
     outputSizes: outSizes,
     allocOutputs: () => outSizes.map((n) => new Float64Array(n)),
@@ -93,6 +90,37 @@ export const compileKernel = (
     arenaSize,
     constSize: tape.consts.length,
     instructionCount: tape.instrs.length,
+  };
+  // The JavaScript kernel stays the fallback when the engine, the memory size or the code size
+  // (compiling a huge module would take longer than it saves) rules WebAssembly out.
+  const wasm = target.right === 'wasm' ? compileWasm(tape, locs, arenaSize) : undefined;
+  if (wasm !== undefined) {
+    return E.right({
+      ...common,
+      run: (ins, outs) => {
+        checkBuffers('input', ins, inSizes);
+        checkBuffers('output', outs, outSizes);
+        wasm.run(ins, outs);
+      },
+      runUnchecked: wasm.run,
+      source: `// WebAssembly kernel: ${wasm.moduleBytes} bytes in ${wasm.functions} functions, ${wasm.memoryBytes} bytes of memory`,
+      target: 'wasm',
+    });
+  }
+  const source = emitKernel(tape, locs);
+  auditSource(source);
+  // The one audited cast: the source was built by `emitKernel` from trusted fragments only.
+  const factory = new Function('K', 'A', 'F', source) as Factory;
+  const gen = factory(tape.consts, new Float64Array(arenaSize), fastMath);
+  return E.right({
+    ...common,
+    run: (ins, outs) => {
+      checkBuffers('input', ins, inSizes);
+      checkBuffers('output', outs, outSizes);
+      gen(ins, outs);
+    },
+    runUnchecked: gen,
     source,
+    target: 'js',
   });
 };

@@ -5,5 +5,6 @@
  * const k = compileKernel([f.node], [y.node], new Map([['batch', 1]]));
  */
 export { compileKernel, type Kernel } from './compile.ts';
+export { defaultKernelTarget, kernelTargets, type KernelTarget } from './target.ts';
 export { kernelFn, kernelCacheLimit, type KernelFn } from './kernelFn.ts';
 export { formatKernelError, type KernelError, type KernelFnError } from './tape.ts';

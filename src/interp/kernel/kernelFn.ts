@@ -11,6 +11,7 @@ import { sizeOf, type F64Tensor } from '../tensor.ts';
 import { freeVars } from '../traverse.ts';
 import { compileKernel, type Kernel } from './compile.ts';
 import type { KernelError, KernelFnError } from './tape.ts';
+import type { KernelTarget } from './target.ts';
 
 /** Evaluates the roots on named inputs through a generated kernel. */
 export type KernelFn = (env: F64Env) => E.Either<KernelFnError, readonly F64Tensor[]>;
@@ -23,8 +24,9 @@ export const kernelCacheLimit = 16;
  * @example
  * const f = kernelFn([X.add(x, 1).node]);
  * f({ x: f64([1, 2], [2]) }) // right([{ shape: [2], data: Float64Array [2, 3] }])
+ * kernelFn(roots, { target: 'js' }) // generated JavaScript whatever FLUXION_KERNEL says
  */
-export const kernelFn = (roots: readonly Node[]): KernelFn => {
+export const kernelFn = (roots: readonly Node[], options: { readonly target?: KernelTarget } = {}): KernelFn => {
   const vars = freeVars(roots);
   const cache = new Map<string, E.Either<KernelError, Kernel>>();
   // The last successful call's input shapes and kernel: a call with the same shapes (the common
@@ -72,7 +74,7 @@ export const kernelFn = (roots: readonly Node[]): KernelFn => {
     const key = [...bound.right].map(([d, s]) => `${d}=${s}`).join(',');
     let k = cache.get(key);
     if (k === undefined) {
-      k = compileKernel(roots, vars, bound.right);
+      k = compileKernel(roots, vars, bound.right, options);
       if (cache.size >= kernelCacheLimit) cache.delete(cache.keys().next().value as string);
       cache.set(key, k);
     }

@@ -124,7 +124,8 @@ export type KernelError =
   | { readonly _tag: 'InvalidSize'; readonly dim: string; readonly size: number }
   | { readonly _tag: 'NotAnInput'; readonly name: string }
   | { readonly _tag: 'DuplicateInput'; readonly name: string }
-  | { readonly _tag: 'TooLarge'; readonly elements: number };
+  | { readonly _tag: 'TooLarge'; readonly elements: number }
+  | { readonly _tag: 'BadKernelTarget'; readonly message: string };
 
 /** Why a `kernelFn` call failed: compilation, binding, or a data buffer of the wrong length. */
 export type KernelFnError =
@@ -146,6 +147,7 @@ export const formatKernelError = (e: KernelFnError): string => {
     case 'NotAnInput': return `variable ${e.name} is used but is not among the kernel inputs`;
     case 'DuplicateInput': return `variable ${e.name} is listed twice among the kernel inputs`;
     case 'TooLarge': return `a buffer of ${e.elements} elements exceeds the limit of ${maxElements}`;
+    case 'BadKernelTarget': return e.message;
     case 'BufferLength': return `input ${e.name} has ${e.actual} values, its shape needs ${e.expected}`;
     case 'MissingInput':
     case 'ShapeMismatch':

@@ -1,0 +1,39 @@
+import * as E from 'fp-ts/lib/Either.js';
+import { augmentedRoots, makeAdjointSystem } from '../src/adjoint/system.ts';
+import { allocate } from '../src/interp/kernel/alloc.ts';
+import { lower } from '../src/interp/kernel/lower.ts';
+import { compileWasm } from '../src/interp/kernel/wasm/compileWasm.ts';
+import { freeVars } from '../src/interp/traverse.ts';
+import { loadScale, scaleModel } from './problems.ts';
+
+const p = loadScale();
+const sys = makeAdjointSystem(scaleModel(p.hidden, p.weights).dynamics);
+if (E.isLeft(sys)) throw new Error(sys.left);
+const roots = augmentedRoots(sys.right);
+const vars = freeVars(roots);
+const batch = Number(process.argv[2] ?? 256);
+const t = lower(roots, vars, new Map([['batch', batch]]));
+if (E.isLeft(t)) throw new Error('lower');
+const tape = t.right;
+const { locs, arenaSize } = allocate(tape);
+process.stdout.write(`${vars.map((v) => `${v.name}${JSON.stringify(v.shape)}`).join(' ')}\n`);
+const amp = Number(process.env.AMP ?? 0.5);
+const time = (run: () => void): number => {
+  const reps = Math.max(5, Math.round(100_000 / batch));
+  for (let r = 0; r < reps; r++) run();
+  const ts: number[] = [];
+  for (let r = 0; r < reps * 3; r++) { const t0 = performance.now(); run(); ts.push(performance.now() - t0); }
+  return ts.sort((a, b) => a - b)[Math.floor(ts.length / 2)] as number * 1000;
+};
+let prev = 0;
+for (let i = 0; i <= tape.instrs.length; i++) {
+  const k = compileWasm({ ...tape, instrs: tape.instrs.slice(0, i) }, locs, arenaSize);
+  if (k === undefined) throw new Error('wasm');
+  const ins = tape.inputShapes.map((s, j) => Float64Array.from({ length: s.reduce((a, b) => a * b, 1) }, (_, q) => amp * Math.sin(q + 3 * j)));
+  const outs = tape.outputShapes.map((s) => new Float64Array(s.reduce((a, b) => a * b, 1)));
+  const us = time(() => k.run(ins, outs));
+  const ins_ = tape.instrs[i - 1];
+  const d = ins_ === undefined ? '' : ins_.kind === 'matmul' ? `matmul m${ins_.m} k${ins_.k} n${ins_.n} xs${ins_.xStrides} ys${ins_.yStrides}` : ins_.kind === 'map' ? `map ${ins_.dims} steps ${ins_.steps.map((s) => s.op).join(',')} leaves ${ins_.leaves.map((l) => l.strides.join('/')).join(' ')}` : ins_.kind === 'reduce' ? `reduce ${ins_.op} kept ${ins_.keptDims}/${ins_.keptStrides} red ${ins_.redDims}/${ins_.redStrides}` : ins_.kind;
+  process.stdout.write(`${i} +${(us - prev).toFixed(1)}us total ${us.toFixed(1)} ${d}\n`);
+  prev = us;
+}
