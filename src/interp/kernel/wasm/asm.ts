@@ -51,6 +51,11 @@ export interface Asm {
    * pointers are advanced after the last run too, so code after the loop sees them past the end.
    */
   readonly repeat: (count: number, steps: readonly Step[], body: () => void) => void;
+  /**
+   * Pushes the float64 `c` in both lanes, from a local set once at the function's start (so a
+   * loop does not rebuild its constants every iteration).
+   */
+  readonly vconst: (c: number) => void;
   /** A new i32 local set to `base` (a local or none) plus `bytes`. */
   readonly pointer: (base: number | undefined, bytes: number) => number;
   readonly done: () => FuncDef;
@@ -65,6 +70,8 @@ export interface Asm {
 export const asm = (): Asm => {
   const code: number[] = [];
   const locals: ValType[] = [];
+  // Keyed by the constant's bits, so −0 and 0 stay apart.
+  const consts = new Map<string, number>();
   const emit = (...bytes: readonly number[]): void => { for (const b of bytes) code.push(b); };
   const mem = (opc: readonly number[], align: number, offset: number): void => {
     if (!Number.isSafeInteger(offset) || offset < 0) throw new Error(`bug: negative or fractional memory offset ${String(offset)}`);
@@ -111,7 +118,20 @@ export const asm = (): Asm => {
       a.set(p);
       return p;
     },
-    done: () => ({ locals: locals.slice(), code: code.slice() }),
+    vconst: (c) => {
+      const key = f64Bytes(c).join(',');
+      let l = consts.get(key);
+      if (l === undefined) {
+        l = a.local('v128');
+        consts.set(key, l);
+      }
+      a.get(l);
+    },
+    done: () => {
+      const init: number[] = [];
+      for (const [key, l] of consts) init.push(op.f64Const, ...key.split(',').map(Number), 0xfd, ...uleb(simd.f64x2Splat), op.localSet, ...uleb(l));
+      return { locals: locals.slice(), code: [...init, ...code] };
+    },
     size: () => code.length,
   };
   return a;

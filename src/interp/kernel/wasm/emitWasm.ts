@@ -280,6 +280,55 @@ const matmulTiles = (a: Asm, m: number, k: number, n: number, x: number, xr: num
   if (m % R !== 0) tile(m % R, pxr, por);
 };
 
+/**
+ * `out[m,n] = x·y` for x stored transposed (rows of x adjacent, as in a parameter gradient
+ * `hᵀ·g`) and few columns: lane pairs run over pairs of rows, in blocks of up to 8 rows, each
+ * output still summed over k in order. An odd last row goes through `matmulTiles`' scalar path.
+ */
+const matmulRowPairs = (a: Asm, m: number, k: number, n: number, x: number, xc: number, y: number, yr: number, yc: number, out: number): void => {
+  const block = (rows: number, px0: number, po0: number): void => {
+    const vecs = rows / 2;
+    const acc = Array.from({ length: vecs * n }, () => a.local('v128'));
+    for (const l of acc) { splat(a, 0); a.set(l); }
+    const px = a.pointer(px0, 0), py = a.pointer(y, 0);
+    const xv = Array.from({ length: vecs }, () => a.local('v128'));
+    const ys = a.local('v128');
+    a.repeat(k, [{ local: px, bytes: xc * 8 }, { local: py, bytes: yr * 8 }], () => {
+      xv.forEach((v, r) => { a.get(px); a.vload(r * 16); a.set(v); });
+      for (let j = 0; j < n; j++) {
+        a.get(py); a.vsplat(j * yc * 8); a.set(ys);
+        xv.forEach((v, r) => {
+          const s = acc[r * n + j] as number;
+          a.get(s); a.get(v); a.get(ys); a.v(simd.f64x2Mul); a.v(simd.f64x2Add); a.set(s);
+        });
+      }
+    });
+    for (let r = 0; r < vecs; r++) for (let j = 0; j < n; j++) for (const lane of [0, 1]) {
+      a.get(po0); a.get(acc[r * n + j] as number); a.v(simd.f64x2ExtractLane, lane); a.store(((2 * r + lane) * n + j) * 8);
+    }
+  };
+  const pxr = a.pointer(x, 0), por = a.pointer(out, 0);
+  a.repeat(Math.floor(m / 8), [{ local: pxr, bytes: 64 }, { local: por, bytes: 8 * n * 8 }], () => block(8, pxr, por));
+  const rest = m % 8;
+  if (rest >= 2) a.repeat(1, [{ local: pxr, bytes: (rest - rest % 2) * 8 }, { local: por, bytes: (rest - rest % 2) * n * 8 }], () => block(rest - rest % 2, pxr, por));
+  if (rest % 2 === 1) scalarRows(a, 1, k, n, pxr, 1, xc, y, yr, yc, por);
+};
+
+/** `rows` rows of `out = x·y` with scalar accumulators, one column at a time. */
+const scalarRows = (a: Asm, rows: number, k: number, n: number, px0: number, xr: number, xc: number, y: number, yr: number, yc: number, po0: number): void => {
+  for (let j = 0; j < n; j++) {
+    const acc = Array.from({ length: rows }, () => a.local('f64'));
+    for (const l of acc) { a.f64(0); a.set(l); }
+    const px = a.pointer(px0, 0), py = a.pointer(y, j * yc * 8);
+    a.repeat(k, [{ local: px, bytes: xc * 8 }, { local: py, bytes: yr * 8 }], () => {
+      const yv = a.local('f64');
+      a.get(py); a.load(0); a.set(yv);
+      acc.forEach((s, r) => { a.get(s); a.get(px); a.load(r * xr * 8); a.get(yv); a.emit(op.f64Mul, op.f64Add); a.set(s); });
+    });
+    acc.forEach((s, r) => { a.get(po0); a.get(s); a.store((r * n + j) * 8); });
+  }
+};
+
 /** One product of a matmul, from address locals of x, y and out. */
 const emitProduct = (c: Ctx, ins: MatmulInstr, x: number, y: number, out: number): void => {
   const { a } = c;
@@ -291,6 +340,7 @@ const emitProduct = (c: Ctx, ins: MatmulInstr, x: number, y: number, out: number
     walk(a, levelsOf([m * n], [[1]]), [out], ([o]) => { a.get(o as number); a.f64(0); a.store(0); });
     return;
   }
+  if (xr === 1 && m >= 4 && n <= 4) { matmulRowPairs(a, m, k, n, x, xc, y, yr, yc, out); return; }
   if (n >= 2) {
     if (yc === 1) { matmulTiles(a, m, k, n, x, xr, xc, y, yr, out); return; }
     // Pack y into [k, n] rows so that lane pairs are contiguous.
@@ -333,6 +383,31 @@ const emitReduce = (c: Ctx, ins: ReduceInstr): void => {
   const red = levelsOf(ins.redDims, [ins.redStrides]);
   const empty = ins.redDims.some((d) => d === 0);
   if (ins.keptDims.some((d) => d === 0)) return;
+  const last = outer[outer.length - 1];
+  if (ins.op !== 'logsumexp' && last !== undefined && last.d >= 2 && last.s[1] === 1) {
+    // Neighbouring outputs read neighbouring inputs (a column sum): two outputs per lane pair,
+    // each still summed in row-major order from 0.
+    walk(a, outer.slice(0, -1), [ptr(a, c.addr(ins.out)), ptr(a, c.addr(ins.x))], ([o0, x0]) => {
+      const o = a.pointer(o0 as number, 0), xr = a.pointer(x0 as number, 0);
+      const acc = a.local('v128');
+      a.repeat(Math.floor(last.d / 2), [{ local: o, bytes: 16 }, { local: xr, bytes: 16 }], () => {
+        splat(a, 0); a.set(acc);
+        if (!empty) walk(a, red, [a.pointer(xr, 0)], ([xo]) => { a.get(acc); a.get(xo as number); a.vload(0); a.v(simd.f64x2Add); a.set(acc); });
+        a.get(o); a.get(acc);
+        if (ins.op === 'mean') { splat(a, ins.count); a.v(simd.f64x2Div); }
+        a.vstore(0);
+      });
+      if (last.d % 2 === 1) {
+        const sc = a.local('f64');
+        a.f64(0); a.set(sc);
+        if (!empty) walk(a, red, [a.pointer(xr, 0)], ([xo]) => { a.get(sc); a.get(xo as number); a.load(0); a.emit(op.f64Add); a.set(sc); });
+        a.get(o); a.get(sc);
+        if (ins.op === 'mean') { a.f64(ins.count); a.emit(op.f64Div); }
+        a.store(0);
+      }
+    });
+    return;
+  }
   walk(a, outer, [ptr(a, c.addr(ins.out)), ptr(a, c.addr(ins.x))], ([o, xr]) => {
     const inner = (body: (xo: number) => void): void => {
       if (!empty) walk(a, red, [a.pointer(xr as number, 0)], ([xo]) => body(xo as number));

@@ -19,7 +19,7 @@ export interface VMathEnv {
 }
 
 /** Pushes the constant `c` in both lanes. */
-export const splat = (a: Asm, c: number): void => { a.f64(c); a.v(simd.f64x2Splat); };
+export const splat = (a: Asm, c: number): void => a.vconst(c);
 
 /** Pushes the 64-bit integer `n` in both lanes. */
 const i64x2Const = (a: Asm, n: number): void => {
