@@ -9,6 +9,7 @@ import { prepareGradient, type GradientBackend, type GradientConfig, type Gradie
 import type { Model } from '../src/dsl/model.ts';
 import type { ParamValues } from '../src/dsl/params.ts';
 import { formatBackendError, selectBackend } from '../src/interp/backend.ts';
+import { defaultKernelTarget } from '../src/interp/kernel/index.ts';
 import type { F64Tensor } from '../src/interp/tensor.ts';
 import { spiralModel } from '../src/models/spiral.ts';
 import { dopri5 } from '../src/solvers/index.ts';
@@ -166,6 +167,7 @@ export const runCase = async (spec: CaseSpec): Promise<Record<string, unknown>> 
     : ((sorted[sorted.length / 2 - 1] as number) + (sorted[sorted.length / 2] as number)) / 2;
   return {
     mode: spec.mode, dtype: mixed && spec.dtype === 'float64' ? 'float64 solver, float32 field' : spec.dtype, backend,
+    kernel_target: E.getOrElse(() => 'invalid FLUXION_KERNEL')(defaultKernelTarget()),
     ...(spec.placement === undefined ? {} : { placement: spec.placement }),
     ...(spec.bench === 'spiral' ? { regime: spec.regime ?? 'initial' } : { batch: spec.batch ?? 1 }),
     impl: 'prepareGradient',

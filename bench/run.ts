@@ -15,7 +15,8 @@
  * gradient including model build and kernel generation. float32 means float32 results: the
  * adjoint placed by the cost model (`auto`, or `--placements`), on the kernel (computing in
  * double) or on tfjs (the backend `selectBackend` picks, or FLUXION_BACKEND); backprop on the
- * kernel. `backend` says which ran. The float64 adjoint also runs with automatic
+ * kernel. `backend` says which ran, `kernel_target` whether the kernel was WebAssembly (the
+ * default) or JavaScript (`FLUXION_KERNEL=js`). The float64 adjoint also runs with automatic
  * placement (`--placements`): f and the adjoint system on the kernel or on tfjs, as the cost model
  * of src/interp/placement.ts picks; `backend` says which ran. The losses are checked against a
  * direct evaluation (plain loops, tight tolerance). calibration_tanh_ns (ns per Math.tanh, measured

@@ -21,9 +21,13 @@ const amp = Number(process.env.AMP ?? 0.5);
 const time = (run: () => void): number => {
   const reps = Math.max(5, Math.round(100_000 / batch));
   for (let r = 0; r < reps; r++) run();
-  const ts: number[] = [];
-  for (let r = 0; r < reps * 3; r++) { const t0 = performance.now(); run(); ts.push(performance.now() - t0); }
-  return ts.sort((a, b) => a - b)[Math.floor(ts.length / 2)] as number * 1000;
+  const meds: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    const ts: number[] = [];
+    for (let r = 0; r < reps; r++) { const t0 = performance.now(); run(); ts.push(performance.now() - t0); }
+    meds.push(ts.sort((a, b) => a - b)[Math.floor(ts.length / 2)] as number * 1000);
+  }
+  return Math.min(...meds);
 };
 let prev = 0;
 for (let i = 0; i <= tape.instrs.length; i++) {

@@ -66,7 +66,22 @@ test('user errors are one line per problem, name the file and JSON path, exit no
 test('info names the backend in use', () => {
   const r = fluxion('info', '--json');
   assert.equal(r.code, 0, r.err);
-  const j = JSON.parse(r.out) as { backend: { name: string; source: string } };
+  const j = JSON.parse(r.out) as { backend: { name: string; source: string }; kernel: { target: string; wasmSimd: boolean } };
   assert.equal(j.backend.name, 'cpu');
   assert.equal(j.backend.source, 'env');
+  assert.deepEqual(j.kernel, { target: 'wasm', wasmSimd: true });
+  const text = fluxion('info');
+  assert.match(text.out, /kernel: WebAssembly with SIMD generated from the tape \(default\)/);
+});
+
+test('info and the solvers honour FLUXION_KERNEL, and name a bad value', () => {
+  const run = (v: string, ...args: string[]) => {
+    const r = spawnSync(process.execPath, [join(root, 'bin/fluxion.js'), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, FLUXION_BACKEND: 'cpu', FLUXION_KERNEL: v } });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+  assert.match(run('js', 'info').out, /kernel: JavaScript generated from the tape \(forced by FLUXION_KERNEL\)/);
+  const bad = run('gpu', 'info');
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /FLUXION_KERNEL=gpu is not a kernel target; valid values: js, wasm/);
+  noStack(bad.err);
 });

@@ -1,7 +1,9 @@
-/** `fluxion info`: versions, the TensorFlow.js backend in use, and how gradients are placed. */
+/** `fluxion info`: versions, the TensorFlow.js backend in use, the kernel target, and how gradients are placed. */
 import { createRequire } from 'node:module';
 import * as E from 'fp-ts/lib/Either.js';
 import { availableBackends, formatBackendError, selectBackend } from '../interp/backend.ts';
+import { defaultKernelTarget } from '../interp/kernel/index.ts';
+import { wasmSimdAvailable } from '../interp/kernel/wasm/compileWasm.ts';
 import { placementFromEnv } from '../interp/placement.ts';
 import type { Command } from './command.ts';
 import { fail, parse } from './io.ts';
@@ -23,6 +25,8 @@ export const info: Command = {
     const b = await selectBackend();
     if (E.isLeft(b)) return E.left(fail(formatBackendError(b.left)));
     const available = await availableBackends();
+    const target = defaultKernelTarget();
+    if (E.isLeft(target)) return E.left(fail(target.left));
     const report = {
       fluxion: (require('../../package.json') as { version: string }).version,
       node: process.versions.node,
@@ -32,6 +36,8 @@ export const info: Command = {
       available,
       FLUXION_BACKEND: process.env['FLUXION_BACKEND'] ?? null,
       placement: placementFromEnv(),
+      FLUXION_KERNEL: process.env['FLUXION_KERNEL'] ?? null,
+      kernel: { target: target.right, wasmSimd: wasmSimdAvailable },
     };
     const placement = report.placement === 'auto'
       ? `auto: the cost model picks the generated kernel or tfjs ${b.right.name} per program and batch size`
@@ -43,6 +49,7 @@ export const info: Command = {
       ...Object.entries(b.right.details).map(([k, v]) => `  ${k}: ${v}`),
       ...b.right.tried.map((t) => `skipped ${t.name}: ${t.reason}`),
       `available: ${available.join(', ')}`,
+      `kernel: ${target.right === 'wasm' ? 'WebAssembly with SIMD' : 'JavaScript'} generated from the tape (${process.env['FLUXION_KERNEL'] !== undefined && process.env['FLUXION_KERNEL'] !== '' ? 'forced by FLUXION_KERNEL' : wasmSimdAvailable ? 'default' : 'this engine has no WebAssembly SIMD'})`,
       `placement of float32 adjoints (float64 ones with placement auto): ${placement}; float32 on the kernel computes in double and rounds the results`,
     ];
     return E.right(lines.join('\n'));

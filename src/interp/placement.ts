@@ -1,6 +1,6 @@
 /**
- * Automatic placement: whether a program's evaluations run on the generated JavaScript kernel
- * (float64, no dispatch cost, one scalar core) or on TensorFlow.js (float32, a fixed cost per op
+ * Automatic placement: whether a program's evaluations run on the generated kernel (float64, no
+ * dispatch cost, one core; WebAssembly with SIMD or JavaScript) or on TensorFlow.js (float32, a fixed cost per op
  * dispatched, vectorised native code per element). A small cost model, with constants measured
  * on our 2-core machine (AMD EPYC, Node 20, tfjs-node 4.22 with TF_ENABLE_ONEDNN_OPTS=0; see
  * `bench/placement.ts`), predicts both times from the program's work at the actual sizes and its
@@ -12,6 +12,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Node, VarNode } from '../dsl/node.ts';
 import type { UnaryOp } from '../dsl/ops.ts';
 import { lower } from './kernel/lower.ts';
+import { defaultKernelTarget, type KernelTarget } from './kernel/target.ts';
 import type { Instr } from './kernel/tape.ts';
 import { sizeOf } from './tensor.ts';
 import { topoOrder } from './traverse.ts';
@@ -91,12 +92,13 @@ interface TfjsCost {
 
 /**
  * Measured on our machine (bench/placement.ts, least squares over the spiral and scale fields and
- * adjoint systems at batch 1–4096): the kernel costs ~1.1 ns per unit of work; the native backend
+ * adjoint systems at batch 1–4096): the kernel costs ~1.1 ns per unit of work as JavaScript and
+ * ~0.25 ns as WebAssembly with SIMD (the default target); the native backend
  * ~20 µs per op dispatched plus ~0.7 ns per unit, wasm ~9 µs per op plus ~1.1 ns per unit (so it
  * never wins). The pure-JS `cpu` backend is never faster than the kernel and has no entry.
  */
 export const costModel = {
-  kernelNs: 1.1,
+  kernelNs: { js: 1.1, wasm: 0.25 } as Readonly<Record<KernelTarget, number>>,
   tfjs: {
     tensorflow: { perOpUs: 20, elementwiseNs: 0.3, contractionNs: 1.2 },
     'tensorflow-gpu': { perOpUs: 20, elementwiseNs: 0.3, contractionNs: 1.2 },
@@ -130,7 +132,8 @@ export const choosePlacement = (
   const fromEnv = placementFromEnv(o.env);
   if (o.request === undefined && fromEnv !== 'auto') return { backend: fromEnv, source: 'env' };
   const name = o.tfjsBackend ?? activeTfjsBackend();
-  const kernelUs = (costModel.kernelNs * load.work) / 1000;
+  const target = defaultKernelTarget(o.env);
+  const kernelUs = (costModel.kernelNs[E.isRight(target) ? target.right : 'js'] * load.work) / 1000;
   const c = name === undefined ? undefined : costModel.tfjs[name];
   if (c === undefined) return { backend: 'kernel', source: 'auto', predicted: { kernelUs, tfjsUs: Number.POSITIVE_INFINITY }, ...(name === undefined ? {} : { tfjsBackend: name }) };
   const tfjsUs = c.perOpUs * load.ops + (c.elementwiseNs * load.elementwise + c.contractionNs * load.contraction) / 1000;
