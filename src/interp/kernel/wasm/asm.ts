@@ -3,7 +3,7 @@
  * type, and the structured pieces the kernel generator repeats (counted loops that advance
  * pointer locals, loads and stores at a pointer plus a constant byte offset).
  */
-import { f64Bytes, sleb, uleb, type FuncDef, type ValType } from './encode.ts';
+import { byteBuf, type FuncDef, type ValType } from './encode.ts';
 
 /** Core opcodes used by the generator. */
 export const op = {
@@ -39,6 +39,8 @@ export interface Asm {
   readonly i32: (n: number) => void;
   readonly f64: (x: number) => void;
   readonly v: (simdOp: number, ...imm: readonly number[]) => void;
+  /** `call` of function index `f`. */
+  readonly call: (f: number) => void;
   /** `f64.load` from the address on the stack plus `offset` bytes. */
   readonly load: (offset: number) => void;
   /** `f64.store` of (address, value) on the stack, at address + `offset` bytes. */
@@ -68,71 +70,80 @@ export interface Asm {
  * @example const a = asm(); a.i32(1); a.emit(op.end); a.done()
  */
 export const asm = (): Asm => {
-  const code: number[] = [];
+  const code = byteBuf();
   const locals: ValType[] = [];
-  // Keyed by the constant's bits, so −0 and 0 stay apart.
-  const consts = new Map<string, number>();
-  const emit = (...bytes: readonly number[]): void => { for (const b of bytes) code.push(b); };
-  const mem = (opc: readonly number[], align: number, offset: number): void => {
+  // Keyed by the constant itself (Object.is semantics keep −0 and 0 apart; NaN never occurs).
+  const consts = new Map<number, number>();
+  let negZero: number | undefined;
+  const emit = (...bytes: readonly number[]): void => { for (let i = 0; i < bytes.length; i++) code.byte(bytes[i] as number); };
+  const mem = (prefixed: boolean, opc: number, align: number, offset: number): void => {
     if (!Number.isSafeInteger(offset) || offset < 0) throw new Error(`bug: negative or fractional memory offset ${String(offset)}`);
-    emit(...opc, align, ...uleb(offset));
+    if (prefixed) { code.byte(0xfd); code.u32(opc); } else code.byte(opc);
+    code.byte(align);
+    code.u32(offset);
   };
   const a: Asm = {
     emit,
     local: (t) => { locals.push(t); return locals.length - 1; },
-    get: (l) => emit(op.localGet, ...uleb(l)),
-    set: (l) => emit(op.localSet, ...uleb(l)),
-    tee: (l) => emit(op.localTee, ...uleb(l)),
-    i32: (n) => emit(op.i32Const, ...sleb(n)),
-    f64: (x) => emit(op.f64Const, ...f64Bytes(x)),
-    v: (s, ...imm) => emit(0xfd, ...uleb(s), ...imm),
-    load: (offset) => mem([op.f64Load], 3, offset),
-    store: (offset) => mem([op.f64Store], 3, offset),
-    vload: (offset) => mem([0xfd, ...uleb(simd.load)], 3, offset),
-    vsplat: (offset) => mem([0xfd, ...uleb(simd.load64Splat)], 3, offset),
-    vstore: (offset) => mem([0xfd, ...uleb(simd.store)], 3, offset),
+    get: (l) => { code.byte(op.localGet); code.u32(l); },
+    set: (l) => { code.byte(op.localSet); code.u32(l); },
+    tee: (l) => { code.byte(op.localTee); code.u32(l); },
+    i32: (n) => { code.byte(op.i32Const); code.s32(n); },
+    f64: (x) => { code.byte(op.f64Const); code.f64(x); },
+    v: (s, ...imm) => { code.byte(0xfd); code.u32(s); emit(...imm); },
+    call: (f) => { code.byte(op.call); code.u32(f); },
+    load: (offset) => mem(false, op.f64Load, 3, offset),
+    store: (offset) => mem(false, op.f64Store, 3, offset),
+    vload: (offset) => mem(true, simd.load, 3, offset),
+    vsplat: (offset) => mem(true, simd.load64Splat, 3, offset),
+    vstore: (offset) => mem(true, simd.store, 3, offset),
     repeat: (count, steps, body) => {
       if (count <= 0) return;
       const advance = (): void => {
         for (const s of steps) {
           if (s.bytes === 0) continue;
-          a.get(s.local); a.i32(s.bytes); emit(op.i32Add); a.set(s.local);
+          a.get(s.local); a.i32(s.bytes); code.byte(op.i32Add); a.set(s.local);
         }
       };
       if (count === 1) { body(); advance(); return; }
       const c = a.local('i32');
       a.i32(count); a.set(c);
-      emit(op.loop, 0x40);
+      code.byte(op.loop); code.byte(0x40);
       body();
       advance();
-      a.get(c); a.i32(1); emit(op.i32Sub); a.tee(c); emit(op.brIf, 0);
-      emit(op.end);
+      a.get(c); a.i32(1); code.byte(op.i32Sub); a.tee(c); code.byte(op.brIf); code.byte(0);
+      code.byte(op.end);
     },
     pointer: (base, bytes) => {
       const p = a.local('i32');
       if (base === undefined) a.i32(bytes);
       else {
         a.get(base);
-        if (bytes !== 0) { a.i32(bytes); emit(op.i32Add); }
+        if (bytes !== 0) { a.i32(bytes); code.byte(op.i32Add); }
       }
       a.set(p);
       return p;
     },
     vconst: (c) => {
-      const key = f64Bytes(c).join(',');
-      let l = consts.get(key);
+      let l = Object.is(c, -0) ? negZero : consts.get(c);
       if (l === undefined) {
         l = a.local('v128');
-        consts.set(key, l);
+        if (Object.is(c, -0)) negZero = l;
+        else consts.set(c, l);
       }
       a.get(l);
     },
     done: () => {
-      const init: number[] = [];
-      for (const [key, l] of consts) init.push(op.f64Const, ...key.split(',').map(Number), 0xfd, ...uleb(simd.f64x2Splat), op.localSet, ...uleb(l));
-      return { locals: locals.slice(), code: [...init, ...code] };
+      const init = byteBuf();
+      const put = (c: number, l: number): void => {
+        init.byte(op.f64Const); init.f64(c); init.byte(0xfd); init.u32(simd.f64x2Splat); init.byte(op.localSet); init.u32(l);
+      };
+      for (const [c, l] of consts) put(c, l);
+      if (negZero !== undefined) put(-0, negZero);
+      init.append(code.bytes());
+      return { locals: locals.slice(), code: init.bytes() };
     },
-    size: () => code.length,
+    size: () => code.length(),
   };
   return a;
 };

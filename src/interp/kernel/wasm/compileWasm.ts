@@ -32,13 +32,18 @@ export interface WasmKernel {
 const even = (n: number): number => n + (n % 2);
 
 /** The part of the engine's WebAssembly API used here (the project's type libraries lack it). */
-interface WasmApi {
+export interface WasmApi {
   readonly validate: (bytes: Uint8Array) => boolean;
   readonly Memory: new (d: { readonly initial: number; readonly maximum: number }) => { readonly buffer: ArrayBuffer };
   readonly Module: new (bytes: Uint8Array) => object;
   readonly Instance: new (m: object, imports: object) => { readonly exports: Readonly<Record<string, unknown>> };
 }
-const api: WasmApi | undefined = (globalThis as { readonly WebAssembly?: WasmApi }).WebAssembly;
+/**
+ * The engine's WebAssembly object, if it has one.
+ * @example wasmApi?.validate(bytes)
+ */
+export const wasmApi: WasmApi | undefined = (globalThis as { readonly WebAssembly?: WasmApi }).WebAssembly;
+const api = wasmApi;
 
 /** Whether this engine runs WebAssembly with 128-bit SIMD (Node 16.4 and later do). */
 export const wasmSimdAvailable: boolean = (() => {

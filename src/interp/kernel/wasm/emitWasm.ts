@@ -13,7 +13,7 @@ import { sizeOf, stridesOf } from '../../tensor.ts';
 import type { Loc } from '../alloc.ts';
 import type { AccumulateInstr, CopyInstr, Instr, MapInstr, MapStep, MatmulInstr, ReduceInstr, Tape, ValueId } from '../tape.ts';
 import { asm, op, simd, type Asm, type Step } from './asm.ts';
-import { uleb, type FuncDef, type FuncImport } from './encode.ts';
+import type { FuncDef, FuncImport } from './encode.ts';
 import { splat, vexp, vtanh, type VMathEnv } from './vmath.ts';
 
 /** The imported scalar functions, in import order (their function indices). */
@@ -103,7 +103,7 @@ const vectorBinary: { readonly [K in BinaryOp]?: number } = {
   add: simd.f64x2Add, sub: simd.f64x2Sub, mul: simd.f64x2Mul, div: simd.f64x2Div, maximum: simd.f64x2Max, minimum: simd.f64x2Min,
 };
 
-const call = (a: Asm, f: number): void => a.emit(op.call, f);
+const call = (a: Asm, f: number): void => a.call(f);
 
 /** Scalar forms (mirror `unaryF64`): native where WebAssembly has the IEEE op, else the import. */
 const scalarUnary: { readonly [K in UnaryOp]: (a: Asm, x: number) => void } = {
@@ -521,7 +521,7 @@ export const emitWasm = (tape: Tape, locs: readonly Loc[], layout: Layout, maxBy
   }
   if (a.size() > 0 || funcs.length === 0) funcs.push(a.done());
   const entry = asm();
-  funcs.forEach((_, i) => entry.emit(op.call, ...uleb(wasmImports.length + i)));
+  funcs.forEach((_, i) => entry.call(wasmImports.length + i));
   funcs.push(entry.done());
   return funcs;
 };

@@ -9,59 +9,76 @@ export const valType = { i32: 0x7f, f64: 0x7c, v128: 0x7b } as const;
 export type ValType = keyof typeof valType;
 
 /**
- * Unsigned LEB128.
- * @example uleb(624485) // [0xe5, 0x8e, 0x26]
+ * A growable byte buffer with the writers the format needs. Written for cold code (kernels are
+ * generated before the JIT has warmed up): no arrays per byte, no spreads.
  */
-export const uleb = (n: number): number[] => {
-  if (!Number.isSafeInteger(n) || n < 0 || n > 0xffffffff) throw new Error(`bug: uleb of ${String(n)}`);
-  const out: number[] = [];
-  let v = n;
-  do {
-    const b = v % 128;
-    v = Math.floor(v / 128);
-    out.push(v === 0 ? b : b | 0x80);
-  } while (v !== 0);
-  return out;
-};
+export interface ByteBuf {
+  readonly byte: (b: number) => void;
+  readonly u32: (n: number) => void;
+  readonly s32: (n: number) => void;
+  readonly f64: (x: number) => void;
+  readonly append: (b: Uint8Array) => void;
+  readonly length: () => number;
+  /** A copy of the bytes written. */
+  readonly bytes: () => Uint8Array;
+}
+
+const scratch = new DataView(new ArrayBuffer(8));
 
 /**
- * Signed LEB128 of a 32-bit integer.
- * @example sleb(-123456) // [0xc0, 0xbb, 0x78]
+ * An empty buffer.
+ * @example const b = byteBuf(); b.u32(624485); b.bytes() // Uint8Array [0xe5, 0x8e, 0x26]
  */
-export const sleb = (n: number): number[] => {
-  if (!Number.isSafeInteger(n) || n < -(2 ** 31) || n >= 2 ** 31) throw new Error(`bug: sleb of ${String(n)}`);
-  const out: number[] = [];
-  let v = n;
-  for (;;) {
-    const b = v & 0x7f;
-    v >>= 7;
-    const done = (v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0);
-    out.push(done ? b : b | 0x80);
-    if (done) return out;
-  }
+export const byteBuf = (): ByteBuf => {
+  let buf = new Uint8Array(1024);
+  let n = 0;
+  const room = (k: number): void => {
+    if (n + k <= buf.length) return;
+    const next = new Uint8Array(Math.max(buf.length * 2, n + k));
+    next.set(buf.subarray(0, n));
+    buf = next;
+  };
+  const b: ByteBuf = {
+    byte: (x) => { room(1); buf[n++] = x; },
+    u32: (x) => {
+      if (!Number.isSafeInteger(x) || x < 0 || x > 0xffffffff) throw new Error(`bug: uleb of ${String(x)}`);
+      room(5);
+      let v = x;
+      for (;;) {
+        const low = v % 128;
+        v = Math.floor(v / 128);
+        if (v === 0) { buf[n++] = low; return; }
+        buf[n++] = low | 0x80;
+      }
+    },
+    s32: (x) => {
+      if (!Number.isSafeInteger(x) || x < -(2 ** 31) || x >= 2 ** 31) throw new Error(`bug: sleb of ${String(x)}`);
+      room(5);
+      let v = x;
+      for (;;) {
+        const low = v & 0x7f;
+        v >>= 7;
+        if ((v === 0 && (low & 0x40) === 0) || (v === -1 && (low & 0x40) !== 0)) { buf[n++] = low; return; }
+        buf[n++] = low | 0x80;
+      }
+    },
+    f64: (x) => {
+      room(8);
+      scratch.setFloat64(0, x, true);
+      for (let i = 0; i < 8; i++) buf[n++] = scratch.getUint8(i);
+    },
+    append: (src) => { room(src.length); buf.set(src, n); n += src.length; },
+    length: () => n,
+    bytes: () => buf.slice(0, n),
+  };
+  return b;
 };
 
-/**
- * The eight little-endian bytes of a float64.
- * @example f64Bytes(1) // [0, 0, 0, 0, 0, 0, 0xf0, 0x3f]
- */
-export const f64Bytes = (x: number): number[] => {
-  const b = new Uint8Array(new Float64Array([x]).buffer);
-  return Array.from(b);
-};
-
-const vec = (items: readonly (readonly number[])[]): number[] => [...uleb(items.length), ...items.flat()];
-const section = (id: number, body: readonly number[]): number[] => [id, ...uleb(body.length), ...body];
-const name = (s: string): number[] => {
-  const b = Array.from(new TextEncoder().encode(s));
-  return [...uleb(b.length), ...b];
-};
-
-/** One defined function: its extra locals (in index order after none parameters) and body code. */
+/** One defined function: its locals (in index order; no parameters) and body code. */
 export interface FuncDef {
   readonly locals: readonly ValType[];
   /** Instructions, without the final `end`. */
-  readonly code: readonly number[];
+  readonly code: Uint8Array;
 }
 
 /** An imported function of one or two float64 arguments returning a float64. */
@@ -70,37 +87,60 @@ export interface FuncImport {
   readonly arity: 1 | 2;
 }
 
+const name = (out: ByteBuf, s: string): void => {
+  const b = new TextEncoder().encode(s);
+  out.u32(b.length);
+  out.append(b);
+};
+const section = (out: ByteBuf, id: number, body: ByteBuf): void => {
+  out.byte(id);
+  out.u32(body.length());
+  out.append(body.bytes());
+};
+
 /**
  * A module importing `env.mem` (a memory of at least `pages` 64 KiB pages) and the functions
  * `imports` (indices 0…), defining `funcs` (indices after the imports), and exporting the
  * function `exportIndex` as `run`.
- * @example module(1, [], [{ locals: [], code: [] }], 0) // a module whose `run` does nothing
+ * @example module(1, [], [{ locals: [], code: new Uint8Array(0) }], 0) // a module whose `run` does nothing
  */
 export const module = (pages: number, imports: readonly FuncImport[], funcs: readonly FuncDef[], exportIndex: number): Uint8Array => {
+  const out = byteBuf();
+  for (const b of [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]) out.byte(b);
   // Types: 0 = () → (), 1 = (f64) → f64, 2 = (f64, f64) → f64.
-  const types = section(1, vec([
-    [0x60, 0, 0],
-    [0x60, 1, valType.f64, 1, valType.f64],
-    [0x60, 2, valType.f64, valType.f64, 1, valType.f64],
-  ]));
-  const imps = section(2, vec([
-    [...name('env'), ...name('mem'), 0x02, 0x00, ...uleb(pages)],
-    ...imports.map((f) => [...name('env'), ...name(f.name), 0x00, f.arity]),
-  ]));
-  const fns = section(3, vec(funcs.map(() => [0])));
-  const exps = section(7, vec([[...name('run'), 0x00, ...uleb(exportIndex)]]));
-  const bodies = funcs.map((f) => {
-    const groups: number[][] = [];
-    let prev: ValType | undefined;
+  const types = byteBuf();
+  for (const b of [3, 0x60, 0, 0, 0x60, 1, valType.f64, 1, valType.f64, 0x60, 2, valType.f64, valType.f64, 1, valType.f64]) types.byte(b);
+  section(out, 1, types);
+  const imps = byteBuf();
+  imps.u32(imports.length + 1);
+  name(imps, 'env'); name(imps, 'mem'); imps.byte(0x02); imps.byte(0x00); imps.u32(pages);
+  for (const f of imports) { name(imps, 'env'); name(imps, f.name); imps.byte(0x00); imps.u32(f.arity); }
+  section(out, 2, imps);
+  const fns = byteBuf();
+  fns.u32(funcs.length);
+  for (let i = 0; i < funcs.length; i++) fns.byte(0);
+  section(out, 3, fns);
+  const exps = byteBuf();
+  exps.u32(1); name(exps, 'run'); exps.byte(0x00); exps.u32(exportIndex);
+  section(out, 7, exps);
+  const code = byteBuf();
+  code.u32(funcs.length);
+  for (const f of funcs) {
+    const body = byteBuf();
+    // Locals as runs of one type.
+    const runs: { t: ValType; count: number }[] = [];
     for (const t of f.locals) {
-      const last = groups[groups.length - 1];
-      if (t === prev && last !== undefined) last[0] = (last[0] as number) + 1;
-      else groups.push([1, valType[t]]);
-      prev = t;
+      const last = runs[runs.length - 1];
+      if (last !== undefined && last.t === t) last.count++;
+      else runs.push({ t, count: 1 });
     }
-    const body = [...vec(groups.map(([c, t]) => [...uleb(c as number), t as number])), ...f.code, 0x0b];
-    return [...uleb(body.length), ...body];
-  });
-  const code = section(10, vec(bodies));
-  return Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...types, ...imps, ...fns, ...exps, ...code]);
+    body.u32(runs.length);
+    for (const r of runs) { body.u32(r.count); body.byte(valType[r.t]); }
+    body.append(f.code);
+    body.byte(0x0b);
+    code.u32(body.length());
+    code.append(body.bytes());
+  }
+  section(out, 10, code);
+  return out.bytes();
 };

@@ -73,7 +73,7 @@ const fixLanes = (a: Asm, mask: number, x: number, out: number, fn: number): voi
   a.get(mask); a.emit(op.if, 0x40);
   for (const l of [0, 1]) {
     a.get(mask); a.i32(1 << l); a.emit(op.i32And); a.emit(op.if, 0x40);
-    a.get(out); a.get(x); a.v(simd.f64x2ExtractLane, l); a.emit(op.call, fn); a.v(simd.f64x2ReplaceLane, l); a.set(out);
+    a.get(out); a.get(x); a.v(simd.f64x2ExtractLane, l); a.call(fn); a.v(simd.f64x2ReplaceLane, l); a.set(out);
     a.emit(op.end);
   }
   a.emit(op.end);
