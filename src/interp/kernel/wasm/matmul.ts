@@ -57,18 +57,8 @@ const matmulTiles = (a: Asm, m: number, k: number, n: number, x: number, xr: num
     a.repeat(Math.floor(pairs / C), steps, () => colTile(C, pyc, poc));
     const rest = pairs % C;
     if (rest !== 0) a.repeat(1, [{ local: pyc, bytes: 2 * rest * 8 }, { local: poc, bytes: 2 * rest * 8 }], () => colTile(rest, pyc, poc));
-    if (n % 2 === 1) {
-      // The odd column: scalar registers, y column n−1 (pointers pyc/poc now point at it).
-      const acc = Array.from({ length: rowsHere }, () => a.local('f64'));
-      for (const l of acc) { a.f64(0); a.set(l); }
-      const px = a.pointer(px0, 0), py = a.pointer(pyc, 0);
-      a.repeat(k, [{ local: px, bytes: xc * 8 }, { local: py, bytes: yr * 8 }], () => {
-        const yv = a.local('f64');
-        a.get(py); a.load(0); a.set(yv);
-        acc.forEach((s, r) => { a.get(s); a.get(px); a.load(r * xr * 8); a.get(yv); a.emit(op.f64Mul, op.f64Add); a.set(s); });
-      });
-      acc.forEach((s, r) => { a.get(poc); a.get(s); a.store(r * n * 8); });
-    }
+    // The odd column, y column n−1 (pyc and poc now point at it), in scalar registers.
+    if (n % 2 === 1) scalarCols(a, rowsHere, k, 1, n, { x: px0, xr, xc }, { y: pyc, yr, yc: 1 }, poc);
   };
   const pxr = a.pointer(x, 0), por = a.pointer(out, 0);
   a.repeat(Math.floor(m / R), [{ local: pxr, bytes: R * xr * 8 }, { local: por, bytes: R * n * 8 }], () => tile(R, pxr, por));
@@ -78,7 +68,7 @@ const matmulTiles = (a: Asm, m: number, k: number, n: number, x: number, xr: num
 /**
  * `out[m,n] = x·y` for x stored transposed (rows of x adjacent, as in a parameter gradient
  * `hᵀ·g`) and few columns: lane pairs run over pairs of rows, in blocks of up to 8 rows, each
- * output still summed over k in order. An odd last row goes through `matmulTiles`' scalar path.
+ * output still summed over k in order. An odd last row runs in scalar registers.
  */
 const matmulRowPairs = (a: Asm, m: number, k: number, n: number, x: number, xc: number, y: number, yr: number, yc: number, out: number): void => {
   const block = (rows: number, px0: number, po0: number): void => {
@@ -106,21 +96,28 @@ const matmulRowPairs = (a: Asm, m: number, k: number, n: number, x: number, xc: 
   a.repeat(Math.floor(m / 8), [{ local: pxr, bytes: 64 }, { local: por, bytes: 8 * n * 8 }], () => block(8, pxr, por));
   const rest = m % 8;
   if (rest >= 2) a.repeat(1, [{ local: pxr, bytes: (rest - rest % 2) * 8 }, { local: por, bytes: (rest - rest % 2) * n * 8 }], () => block(rest - rest % 2, pxr, por));
-  if (rest % 2 === 1) scalarRows(a, 1, k, n, pxr, 1, xc, y, yr, yc, por);
+  if (rest % 2 === 1) scalarCols(a, 1, k, n, n, { x: pxr, xr: 1, xc }, { y, yr, yc }, por);
 };
 
-/** `rows` rows of `out = x·y` with scalar accumulators, one column at a time. */
-const scalarRows = (a: Asm, rows: number, k: number, n: number, px0: number, xr: number, xc: number, y: number, yr: number, yc: number, po0: number): void => {
-  for (let j = 0; j < n; j++) {
+/** An operand's pointer local and its (row, column) strides in elements. */
+interface XOperand { readonly x: number; readonly xr: number; readonly xc: number }
+interface YOperand { readonly y: number; readonly yr: number; readonly yc: number }
+
+/**
+ * `rows` rows by `cols` columns of `out = x·y` in scalar registers, one column at a time; output
+ * row r, column j at `po0` + (r·`outRow` + j)·8 bytes.
+ */
+const scalarCols = (a: Asm, rows: number, k: number, cols: number, outRow: number, x: XOperand, y: YOperand, po0: number): void => {
+  for (let j = 0; j < cols; j++) {
     const acc = Array.from({ length: rows }, () => a.local('f64'));
     for (const l of acc) { a.f64(0); a.set(l); }
-    const px = a.pointer(px0, 0), py = a.pointer(y, j * yc * 8);
-    a.repeat(k, [{ local: px, bytes: xc * 8 }, { local: py, bytes: yr * 8 }], () => {
+    const px = a.pointer(x.x, 0), py = a.pointer(y.y, j * y.yc * 8);
+    a.repeat(k, [{ local: px, bytes: x.xc * 8 }, { local: py, bytes: y.yr * 8 }], () => {
       const yv = a.local('f64');
       a.get(py); a.load(0); a.set(yv);
-      acc.forEach((s, r) => { a.get(s); a.get(px); a.load(r * xr * 8); a.get(yv); a.emit(op.f64Mul, op.f64Add); a.set(s); });
+      acc.forEach((s, r) => { a.get(s); a.get(px); a.load(r * x.xr * 8); a.get(yv); a.emit(op.f64Mul, op.f64Add); a.set(s); });
     });
-    acc.forEach((s, r) => { a.get(po0); a.get(s); a.store((r * n + j) * 8); });
+    acc.forEach((s, r) => { a.get(po0); a.get(s); a.store((r * outRow + j) * 8); });
   }
 };
 
@@ -147,20 +144,10 @@ const emitProduct = (c: MatmulCtx, ins: MatmulInstr, x: number, y: number, out: 
     return;
   }
   // A single column: rows in register blocks of 8.
-  const block = (rows: number, px0: number, po0: number): void => {
-    const acc = Array.from({ length: rows }, () => a.local('f64'));
-    for (const l of acc) { a.f64(0); a.set(l); }
-    const px = a.pointer(px0, 0), py = a.pointer(y, 0);
-    a.repeat(k, [{ local: px, bytes: xc * 8 }, { local: py, bytes: yr * 8 }], () => {
-      const yv = a.local('f64');
-      a.get(py); a.load(0); a.set(yv);
-      acc.forEach((s, r) => { a.get(s); a.get(px); a.load(r * xr * 8); a.get(yv); a.emit(op.f64Mul, op.f64Add); a.set(s); });
-    });
-    acc.forEach((s, r) => { a.get(po0); a.get(s); a.store(r * 8); });
-  };
   const pxr = a.pointer(x, 0), por = a.pointer(out, 0);
-  a.repeat(Math.floor(m / 8), [{ local: pxr, bytes: 8 * xr * 8 }, { local: por, bytes: 64 }], () => block(8, pxr, por));
-  if (m % 8 !== 0) block(m % 8, pxr, por);
+  const block = (rows: number): void => scalarCols(a, rows, k, 1, 1, { x: pxr, xr, xc }, { y, yr, yc }, por);
+  a.repeat(Math.floor(m / 8), [{ local: pxr, bytes: 8 * xr * 8 }, { local: por, bytes: 64 }], () => block(8));
+  if (m % 8 !== 0) block(m % 8);
 };
 
 /**
