@@ -1,3 +1,10 @@
+/**
+ * Where one evaluation of the WebAssembly adjoint-system kernel of the scale problem goes: the
+ * kernel of the first i tape instructions is compiled and timed for every i (real weights and
+ * y0; min of 5 medians), and each instruction's increment printed with what it is. Increments
+ * are differences of noisy timings: small negative ones are noise. FWD=1 profiles f instead.
+ * Run: npx tsx bench/wasm-profile.ts [batch]   (default 256)
+ */
 import * as E from 'fp-ts/lib/Either.js';
 import { augmentedRoots, makeAdjointSystem } from '../src/adjoint/system.ts';
 import { allocate } from '../src/interp/kernel/alloc.ts';
@@ -9,7 +16,7 @@ import { loadScale, scaleModel } from './problems.ts';
 const p = loadScale();
 const sys = makeAdjointSystem(scaleModel(p.hidden, p.weights).dynamics);
 if (E.isLeft(sys)) throw new Error(sys.left);
-const roots = augmentedRoots(sys.right);
+const roots = process.env['FWD'] !== undefined ? [scaleModel(p.hidden, p.weights).dynamics.f.node] : augmentedRoots(sys.right);
 const vars = freeVars(roots);
 const batch = Number(process.argv[2] ?? 256);
 const t = lower(roots, vars, new Map([['batch', batch]]));
@@ -33,7 +40,14 @@ let prev = 0;
 for (let i = 0; i <= tape.instrs.length; i++) {
   const k = compileWasm({ ...tape, instrs: tape.instrs.slice(0, i) }, locs, arenaSize);
   if (k === undefined) throw new Error('wasm');
-  const ins = tape.inputShapes.map((s, j) => Float64Array.from({ length: s.reduce((a, b) => a * b, 1) }, (_, q) => amp * Math.sin(q + 3 * j)));
+  // Real inputs: the problem's y0 and weights; the adjoint state small.
+  const ins = vars.map((v, j) => {
+    const w = p.weights[v.name];
+    if (w !== undefined) return Float64Array.from(w.data);
+    if (v.name === 'y' || v.name === 'z') return Float64Array.from((p.y0.get(batch) as { data: Float64Array }).data);
+    const n = (tape.inputShapes[j] as number[]).reduce((a, b) => a * b, 1);
+    return Float64Array.from({ length: n }, (_, q) => amp * Math.sin(q + 3 * j));
+  });
   const outs = tape.outputShapes.map((s) => new Float64Array(s.reduce((a, b) => a * b, 1)));
   const us = time(() => k.run(ins, outs));
   const ins_ = tape.instrs[i - 1];
