@@ -11,8 +11,9 @@
  * k-th start state only and recomputes a segment's steps in the reverse pass, at the price of
  * their f evaluations).
  *
- * Reverse: steps are walked backwards; the cotangents of the outputs flow through the
- * interpolant into the step's stages and start/end states, then through y₁ = y₀ + hΣbᵢkᵢ and the
+ * Reverse (`backpropReverse.ts`, over the tape of `backpropTape.ts`): steps are walked
+ * backwards; the cotangents of the outputs flow through the interpolant into the step's stages
+ * and start/end states, then through y₁ = y₀ + hΣbᵢkᵢ and the
  * stage combinations Yᵢ = y₀ + hΣaᵢⱼkⱼ, each stage through the VJP of f at (tᵢ, Yᵢ) (one
  * compiled program, −k̄ᵀ∂f/∂(z, θ, t): the adjoint system's right-hand sides without f).
  *
@@ -30,11 +31,11 @@ import { bindVars, formatBindError } from '../../interp/bind.ts';
 import { bufferProgram, type F64Evaluator } from '../../interp/evaluator.ts';
 import { sizeOf, type F64Tensor } from '../../interp/tensor.ts';
 import { freeVars } from '../../interp/traverse.ts';
-import { f64Workspace, loopSupports, runF64Loop, type F64Rhs, type F64Workspace, type LoopConfig } from '../../solvers/f64Loop.ts';
+import { f64Workspace, loopSupports, runF64Loop, type F64Rhs, type LoopConfig } from '../../solvers/f64Loop.ts';
 import { integrateF64, loopConfig } from '../../solvers/integrateF64.ts';
 import type { ButcherTableau, F64Batch, Method } from '../../solvers/index.ts';
-import type { Poly } from '../../solvers/polynomial.ts';
-import { polyEval } from '../../solvers/polynomial.ts';
+import { reverseSweep } from './backpropReverse.ts';
+import { coeffsOf, combine, copyActs, newActs, newStep, type Coeffs, type Runner, type Step } from './backpropTape.ts';
 import { splitSaved } from './saved.ts';
 import { bound, cachedPlan, fillInputs, problemKey, type Bound } from './f64Plan.ts';
 import type { Symbolic } from './symbolic.ts';
@@ -42,86 +43,8 @@ import { invalidProblem, solveFailed, type BackpropConfig, type GradientData, ty
 
 type VarNode = NodeOf<'var'>;
 
-/** One accepted step on the tape: views of one buffer. */
-interface Step {
-  readonly y0: Float64Array;
-  readonly y1: Float64Array;
-  /** f(t + h, y₁) (the FSAL stage, or the extra evaluation of non-FSAL methods). */
-  readonly f1: Float64Array;
-  readonly ks: readonly Float64Array[];
-  /** Saved activations of each stage's f evaluation, then of f₁'s (allocated when first kept). */
-  acts: readonly (readonly Float64Array[])[];
-  /** Whether `acts` holds this step's values (else the VJP recomputes them). */
-  saved: boolean;
-}
-
-const newStep = (n: number, s: number): Step => {
-  const buf = new Float64Array((s + 3) * n);
-  const v = (k: number) => buf.subarray(k * n, (k + 1) * n);
-  return { y0: v(0), y1: v(1), f1: v(2), ks: Array.from({ length: s }, (_, i) => v(3 + i)), acts: [], saved: false };
-};
-
-/** Activation sets for a step's s + 1 evaluations (one buffer per saved node each). */
-const newActs = (s: number, sizes: readonly number[]): Float64Array[][] => {
-  const total = sizes.reduce((x, y) => x + y, 0);
-  return Array.from({ length: s + 1 }, () => {
-    const buf = new Float64Array(total);
-    let off = 0;
-    return sizes.map((m) => buf.subarray(off, (off += m)));
-  });
-};
-
 /** Saved activations kept per tape by default (float64s, 128 MiB); later steps recompute them. */
 const defaultMaxSaved = 2 ** 24;
-
-/** A tableau's coefficients as the reverse pass reads them. */
-interface Coeffs {
-  readonly s: number;
-  readonly fsal: boolean;
-  readonly c: Float64Array;
-  /** Row i's nonzero entries: stage indices and weights. */
-  readonly rows: readonly { readonly idx: Int32Array; readonly w: Float64Array }[];
-  readonly b: { readonly idx: Int32Array; readonly w: Float64Array };
-  /** Dense-output polynomials and their derivatives, or undefined for cubic Hermite. */
-  readonly polys: readonly Poly[] | undefined;
-  readonly dpolys: readonly Poly[] | undefined;
-}
-
-const nonzero = (ws: readonly number[], upTo: number) => {
-  const idx: number[] = [], w: number[] = [];
-  for (let j = 0; j < Math.min(ws.length, upTo); j++) if ((ws[j] as number) !== 0) { idx.push(j); w.push(ws[j] as number); }
-  return { idx: Int32Array.from(idx), w: Float64Array.from(w) };
-};
-
-const coeffsOf = (tab: ButcherTableau): Coeffs => ({
-  s: tab.stages, fsal: tab.fsal, c: Float64Array.from(tab.c),
-  rows: tab.a.map((row, i) => nonzero(row, i)),
-  b: nonzero(tab.b, tab.stages),
-  polys: tab.dense?.polys,
-  dpolys: tab.dense?.polys.map((p) => p.slice(1).map((x, k) => (k + 1) * x)),
-});
-
-/** Buffers for one tableau and state size, reused across calls. */
-interface Runner {
-  readonly ws: F64Workspace;
-  readonly co: Coeffs;
-  /** Full steps (every step, or one checkpoint segment). */
-  readonly steps: Step[];
-  /** Checkpointed start states (`checkpointEvery > 1`). */
-  readonly ckpts: Float64Array[];
-  /** Step start times and sizes, `count` used. */
-  readonly ts: number[];
-  readonly hs: number[];
-  count: number;
-  /** Where f writes its saved activations, per workspace output buffer. */
-  readonly actOf: Map<Float64Array, readonly Float64Array[]>;
-  readonly kbar: readonly Float64Array[];
-  readonly touched: Uint8Array;
-  readonly ybar: Float64Array;
-  readonly acc: Float64Array;
-  readonly stage: Float64Array;
-  readonly tmp: Float64Array;
-}
 
 /** Everything compiled and allocated for one problem size. */
 interface Plan {
@@ -152,31 +75,6 @@ interface Plan {
   /** Forward loop settings for the last `ts` and solver seen. */
   fwd: { readonly ts: readonly number[]; readonly method: Method; readonly key: string; readonly cfg: LoopConfig | undefined } | undefined;
 }
-
-/** `out ← base + Σ (w·h)·ks[idx]` over n, the Float64 loop's operations in its order. */
-const combine = (out: Float64Array, n: number, base: Float64Array, t: Coeffs['b'], h: number, ks: readonly Float64Array[]): void => {
-  for (let j = 0; j < n; j++) out[j] = 1 * (base[j] as number);
-  for (let q = 0; q < t.idx.length; q++) {
-    const c = (t.w[q] as number) * h;
-    if (c === 0) continue;
-    const x = ks[t.idx[q] as number] as Float64Array;
-    for (let j = 0; j < n; j++) out[j] = (out[j] as number) + c * (x[j] as number);
-  }
-};
-
-const copyActs = (from: readonly Float64Array[], to: readonly Float64Array[]): void => {
-  for (let q = 0; q < from.length; q++) (to[q] as Float64Array).set(from[q] as Float64Array);
-};
-
-const axpy = (out: Float64Array, c: number, x: Float64Array, n: number): void => {
-  for (let j = 0; j < n; j++) out[j] = (out[j] as number) + c * (x[j] as number);
-};
-
-const dot = (x: Float64Array, y: Float64Array, n: number): number => {
-  let acc = 0;
-  for (let j = 0; j < n; j++) acc += (x[j] as number) * (y[j] as number);
-  return acc;
-};
 
 /**
  * The float64 backprop gradient of a derived model, as a function of the data: plans (compiled
@@ -401,9 +299,8 @@ export const backpropF64 = (
       dts[0] = (dts[0] as number) + (1 - phi) * c;
       dts[T - 1] = (dts[T - 1] as number) + phi * c;
     };
-    const ybar = r.ybar, acc = r.acc, kbar = r.kbar, touched = r.touched, stage = r.stage, tmp = r.tmp;
+    const ybar = r.ybar, stage = r.stage;
     ybar.fill(0);
-    let obs = T - 1;
     let segBase = -1;
     /** Step j's full record (recomputing its checkpoint segment when needed). */
     const stepAt = (j: number): Step => {
@@ -455,109 +352,7 @@ export const backpropF64 = (
       return r.steps[j - base] as Step;
     };
 
-    for (let j = N - 1; j >= 0; j--) {
-      const step = stepAt(j);
-      const t0 = r.ts[j] as number, h = r.hs[j] as number;
-      const tNew = j + 1 < N ? (r.ts[j + 1] as number) : tEnd;
-      const ks = step.ks;
-      touched.fill(0);
-      acc.fill(0);
-      let tbar = 0, hbar = 0, f1Touched = false;
-      // Outputs inside the step: ∂/∂y₀, ∂/∂kᵢ (or y₁, f₀, f₁), and the time derivatives.
-      while (obs >= 1 && dir * ((ts[obs] as number) - t0) > 0) {
-        const g = gPred.subarray(obs * n, (obs + 1) * n);
-        const tk = ts[obs] as number;
-        if (tk === tNew) axpy(ybar, 1, g, n);
-        else {
-          const th = (tk - t0) / h;
-          let dyth = 0, dyh = 0;
-          if (co.polys !== undefined && co.dpolys !== undefined) {
-            axpy(acc, 1, g, n);
-            for (let i = 0; i < st; i++) {
-              const pi = polyEval(co.polys[i] as Poly, th);
-              if (pi !== 0) {
-                if (touched[i] === 0) { (kbar[i] as Float64Array).fill(0); touched[i] = 1; }
-                axpy(kbar[i] as Float64Array, h * pi, g, n);
-              }
-              const gk = dot(g, ks[i] as Float64Array, n);
-              dyh += pi * gk;
-              dyth += h * polyEval(co.dpolys[i] as Poly, th) * gk;
-            }
-          } else {
-            const sv = th;
-            const h00 = (1 + 2 * sv) * (1 - sv) * (1 - sv), h01 = sv * sv * (3 - 2 * sv);
-            const h10 = sv * (1 - sv) * (1 - sv), h11 = sv * sv * (sv - 1);
-            axpy(acc, h00, g, n);
-            axpy(ybar, h01, g, n);
-            if (touched[0] === 0) { (kbar[0] as Float64Array).fill(0); touched[0] = 1; }
-            axpy(kbar[0] as Float64Array, h * h10, g, n);
-            if (!f1Touched) { tmp.fill(0); f1Touched = true; }
-            axpy(tmp, h * h11, g, n);
-            const g0 = dot(g, step.y0, n), g1 = dot(g, step.y1, n), gf0 = dot(g, ks[0] as Float64Array, n), gf1 = dot(g, step.f1, n);
-            dyh = h10 * gf0 + h11 * gf1;
-            dyth = (6 * sv * sv - 6 * sv) * g0 + (6 * sv - 6 * sv * sv) * g1 + h * ((3 * sv * sv - 4 * sv + 1) * gf0 + (3 * sv * sv - 2 * sv) * gf1);
-          }
-          // y(tₖ) with θ = (tₖ − t)/h: ∂/∂tₖ = (∂y/∂θ)/h.
-          const D = dyth / h;
-          dts[obs] = (dts[obs] as number) + D;
-          tbar -= D;
-          hbar += dyh - th * D;
-        }
-        obs--;
-      }
-      // f₁ = f(t + h, y₁) read by the Hermite interpolant: the FSAL stage, else its own VJP.
-      if (f1Touched) {
-        if (co.fsal) {
-          const kl = kbar[st - 1] as Float64Array;
-          if (touched[st - 1] === 0) { kl.set(tmp); touched[st - 1] = 1; } else axpy(kl, 1, tmp, n);
-        } else {
-          toGrid(tNew, stageVjp(tNew, step.y1, tmp, step.saved ? step.acts[st] : undefined));
-          axpy(ybar, -1, mZ, n);
-        }
-      }
-      // y₁ = y₀ + hΣbᵢkᵢ.
-      axpy(acc, 1, ybar, n);
-      const bt = co.b;
-      for (let q = 0; q < bt.idx.length; q++) {
-        const i = bt.idx[q] as number, w = bt.w[q] as number;
-        const kb = kbar[i] as Float64Array;
-        if (touched[i] === 0) { kb.fill(0); touched[i] = 1; }
-        axpy(kb, h * w, ybar, n);
-        hbar += w * dot(ybar, ks[i] as Float64Array, n);
-      }
-      // Stages in reverse: Yᵢ = y₀ + hΣⱼ aᵢⱼkⱼ, kᵢ = f(t + cᵢh, Yᵢ).
-      for (let i = st - 1; i >= 0; i--) {
-        if (touched[i] === 0) continue;
-        const row = co.rows[i] as Coeffs['b'];
-        const ci = co.c[i] as number;
-        let Y = step.y0;
-        if (row.idx.length > 0) {
-          combine(stage, n, step.y0, row, h, ks);
-          Y = stage;
-        }
-        const tau = stageVjp(t0 + ci * h, Y, kbar[i] as Float64Array, step.saved ? step.acts[i] : undefined);
-        tbar += tau;
-        hbar += ci * tau;
-        // Ȳᵢ = −mZ.
-        axpy(acc, -1, mZ, n);
-        for (let q = 0; q < row.idx.length; q++) {
-          const l = row.idx[q] as number, w = row.w[q] as number;
-          const kb = kbar[l] as Float64Array;
-          if (touched[l] === 0) { kb.fill(0); touched[l] = 1; }
-          axpy(kb, -h * w, mZ, n);
-          hbar -= w * dot(mZ, ks[l] as Float64Array, n);
-        }
-      }
-      // h = s_{j+1} − s_j.
-      toGrid(t0, tbar - hbar);
-      toGrid(tNew, hbar);
-      ybar.set(acc);
-    }
-    // Outputs at t₀ (z₀ itself).
-    while (obs >= 0) {
-      axpy(ybar, 1, gPred.subarray(obs * n, (obs + 1) * n), n);
-      obs--;
-    }
+    reverseSweep({ r, N, n, ts, tEnd, dir, gPred, stepAt, stageVjp, mZ, toGrid, dts });
     const dparams: Record<string, F64Tensor> = {};
     const add = (name: string, x: F64Tensor): void => {
       const prev = dparams[name];
