@@ -127,17 +127,25 @@ const emitReduce = (c: Ctx, ins: ReduceInstr): void => {
   const last = outer[outer.length - 1];
   if (ins.op !== 'logsumexp' && last !== undefined && last.d >= 2 && last.s[1] === 1) {
     // Neighbouring outputs read neighbouring inputs (a column sum): two outputs per lane pair,
-    // each still summed in row-major order from 0.
+    // each still summed in row-major order from 0; blocks of up to 8 pairs walk the reduced
+    // rows together, so each row's block is one or two cache lines, not 8 separate walks.
     walk(a, outer.slice(0, -1), [ptr(a, c.addr(ins.out)), ptr(a, c.addr(ins.x))], ([o0, x0]) => {
       const o = a.pointer(o0 as number, 0), xr = a.pointer(x0 as number, 0);
-      const acc = a.local('v128');
-      a.repeat(Math.floor(last.d / 2), [{ local: o, bytes: 16 }, { local: xr, bytes: 16 }], () => {
-        splat(a, 0); a.set(acc);
-        if (!empty) walk(a, red, [a.pointer(xr, 0)], ([xo]) => { a.get(acc); a.get(xo as number); a.vload(0); a.v(simd.f64x2Add); a.set(acc); });
-        a.get(o); a.get(acc);
-        if (ins.op === 'mean') { splat(a, ins.count); a.v(simd.f64x2Div); }
-        a.vstore(0);
-      });
+      const block = (vecs: number): void => {
+        const acc = Array.from({ length: vecs }, () => a.local('v128'));
+        for (const l of acc) { splat(a, 0); a.set(l); }
+        if (!empty) walk(a, red, [a.pointer(xr, 0)], ([xo]) => {
+          acc.forEach((l, v) => { a.get(l); a.get(xo as number); a.vload(v * 16); a.v(simd.f64x2Add); a.set(l); });
+        });
+        acc.forEach((l, v) => {
+          a.get(o); a.get(l);
+          if (ins.op === 'mean') { splat(a, ins.count); a.v(simd.f64x2Div); }
+          a.vstore(v * 16);
+        });
+      };
+      const pairs = Math.floor(last.d / 2);
+      a.repeat(Math.floor(pairs / 8), [{ local: o, bytes: 128 }, { local: xr, bytes: 128 }], () => block(8));
+      if (pairs % 8 !== 0) a.repeat(1, [{ local: o, bytes: (pairs % 8) * 16 }, { local: xr, bytes: (pairs % 8) * 16 }], () => block(pairs % 8));
       if (last.d % 2 === 1) {
         const sc = a.local('f64');
         a.f64(0); a.set(sc);
