@@ -1,9 +1,10 @@
 /**
  * Cost of deriving the adjoint: for tanh MLPs of depth 2–8 (hidden width 64) on a [batch, 2]
  * state, the time to build the augmented system symbolically (one reverse sweep + simplify), the
- * node counts of f and of the system, and the time and size of its generated kernel.
+ * node counts of f and of the system, and the time and size of its generated kernel (WebAssembly
+ * and JavaScript).
  * derive_first_ms is the first derivation in the process (cold JIT, new nodes); derive_ms and
- * kernel_ms are medians of repeated runs after that.
+ * the kernel times are medians of repeated runs after that.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import * as X from '../src/dsl/expr.ts';
@@ -54,12 +55,16 @@ const rowsOnce = (depths: readonly number[], reps: number): Record<string, unkno
     if (E.isLeft(derive.value)) throw new Error(derive.value.left);
     const roots = augmentedRoots(derive.value.right);
     const vars = freeVars(roots);
-    const kernel = timed(reps, () => compileKernel(roots, vars, new Map([['batch', 1]])));
+    const kernel = timed(reps, () => compileKernel(roots, vars, new Map([['batch', 1]]), { target: 'wasm' }));
     if (E.isLeft(kernel.value)) throw new Error(formatKernelError(kernel.value.left));
+    const js = timed(reps, () => compileKernel(roots, vars, new Map([['batch', 1]]), { target: 'js' }));
+    if (E.isLeft(js.value)) throw new Error(formatKernelError(js.value.left));
     return {
       depth, hidden: 64, params: net.params.reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0),
       f_nodes: dagSize([dyn.f.node]), adjoint_nodes: dagSize(roots),
       derive_first_ms: round(firstMs), derive_ms: round(derive.ms),
-      kernel_ms: round(kernel.ms), kernel_instructions: kernel.value.right.instructionCount, kernel_source_chars: kernel.value.right.source.length,
+      kernel_instructions: kernel.value.right.instructionCount,
+      wasm_kernel_ms: round(kernel.ms), wasm_module_bytes: kernel.value.right.codeSize,
+      js_kernel_ms: round(js.ms), js_source_chars: js.value.right.codeSize,
     };
   });

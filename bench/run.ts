@@ -134,7 +134,7 @@ const scale = (): void => {
 const derive = (): void => {
   const before = load();
   const rows = deriveRows([2, 3, 4, 5, 6, 7, 8], Number(values.reps ?? 20));
-  for (const r of rows) log(`  depth ${String(r['depth'])}: ${String(r['adjoint_nodes'])} nodes, derive ${String(r['derive_ms'])} ms, kernel ${String(r['kernel_ms'])} ms`);
+  for (const r of rows) log(`  depth ${String(r['depth'])}: ${String(r['adjoint_nodes'])} nodes, derive ${String(r['derive_ms'])} ms, kernel ${String(r['wasm_kernel_ms'])} ms (WebAssembly), ${String(r['js_kernel_ms'])} ms (JavaScript)`);
   process.stdout.write(`${JSON.stringify({ bench: 'derive', machine: machine(before), rows })}\n`);
 };
 

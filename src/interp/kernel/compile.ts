@@ -46,6 +46,8 @@ export interface Kernel {
   readonly source: string;
   /** What runs: generated JavaScript, or WebAssembly with SIMD generated from the same tape. */
   readonly target: KernelTarget;
+  /** Size of the generated code: characters of JavaScript source, or bytes of the WebAssembly module. */
+  readonly codeSize: number;
 }
 
 
@@ -105,6 +107,7 @@ export const compileKernel = (
       runUnchecked: wasm.run,
       source: `// WebAssembly kernel: ${wasm.moduleBytes} bytes in ${wasm.functions} functions, ${wasm.memoryBytes} bytes of memory`,
       target: 'wasm',
+      codeSize: wasm.moduleBytes,
     });
   }
   const source = emitKernel(tape, locs);
@@ -122,5 +125,6 @@ export const compileKernel = (
     runUnchecked: gen,
     source,
     target: 'js',
+    codeSize: source.length,
   });
 };
