@@ -11,12 +11,14 @@ import type { ParamValues } from '../../src/dsl/params.ts';
 import type { F64Tensor } from '../../src/interp/tensor.ts';
 import { seedRng } from '../../src/random/prng.ts';
 import { dopri5 } from '../../src/solvers/index.ts';
-import { lastValueBaselineRmse, meanBaselineRmse, rmse, scoreLatent, scoreRnn } from '../../src/latent/evaluate.ts';
+import { lastValueBaselineRmse, meanBaselineRmse, rmse, scoreLatent, scoreRnn, spread, trajectoryRmses } from '../../src/latent/evaluate.ts';
 import { initLatentParams, latentOde, latentStep, prepareLatentGradient, type LatentOde } from '../../src/latent/latentModel.ts';
 import { initRnnParams, rnnStep, rnnTrainable } from '../../src/latent/rnnModel.ts';
 import { spirals, type SpiralSet } from '../../src/latent/spirals.ts';
 import { trainLatent, trainRnn } from '../../src/latent/train.ts';
+import fc from 'fast-check';
 import { rng } from '../adjoint/fd.ts';
+import { assertProperty } from '../support/property.ts';
 
 const right = <T>(r: E.Either<string, T>): T => {
   if (E.isLeft(r)) throw new Error(r.left);
@@ -138,4 +140,24 @@ test('rmse: hand-made values, time ranges and misuse; the constant baselines on 
   const [m] = spirals({ count: 4, testCount: 4, observed: 10, observeSteps: 10, extrapolateSteps: 5, noiseStd: 0, dt: 0.05 }, seedRng(2));
   const last = lastValueBaselineRmse(m.test, [0, 1, 2, 3]), mean = meanBaselineRmse(m.test, [0, 1, 2, 3]);
   assert.ok(last > 0.01 && last < mean, `last value ${last}, mean ${mean}`);
+});
+
+test('trajectoryRmses and spread: hand-made values; the pooled RMSE is the root mean square of the per-trajectory ones', () => {
+  const a = { shape: [1, 2, 2], data: Float64Array.of(0, 0, 3, 4) }, z = { shape: [1, 2, 2], data: new Float64Array(4) };
+  const per = trajectoryRmses(a, z);
+  assert.equal(per[0], 0);
+  assert.ok(Math.abs((per[1] as number) - 5 / Math.SQRT2) < 1e-15);
+  assert.deepEqual(spread(Float64Array.of(4, 100, 1, 3, 2)), { median: 3, p90: 100, max: 100 });
+  assert.deepEqual(spread(Float64Array.of(7)), { median: 7, p90: 7, max: 7 });
+  assert.throws(() => spread(new Float64Array(0)), RangeError);
+  assert.throws(() => trajectoryRmses(a, z, 1, 1), /empty/);
+  const r = rng(8, 'trajectory-rmse');
+  assertProperty(fc.property(fc.integer({ min: 2, max: 6 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 0, max: 1 }), (T, B, from) => {
+    const p = r.tensor([T, B, 2]), q = r.tensor([T, B, 2]);
+    const per = trajectoryRmses(p, q, from);
+    const pooled = Math.sqrt(per.reduce((s, e) => s + e * e, 0) / B);
+    assert.ok(Math.abs(pooled - rmse(p, q, from)) < 1e-12);
+    const sp = spread(per);
+    assert.ok(sp.median <= sp.p90 && sp.p90 <= sp.max && sp.max === Math.max(...per));
+  }), { seed: 43, numRuns: 50 });
 });

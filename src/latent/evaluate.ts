@@ -42,6 +42,45 @@ export const rmse = (a: F64Tensor, b: F64Tensor, from = 0, to = a.shape[0] ?? 0)
 };
 
 /**
+ * The RMSE of every trajectory (column b of two time-major `[T, B, D]` tensors) over `[from, to)`:
+ * `rmse` is the root of the mean of their squares. A few failed trajectories can dominate the
+ * pooled figure; these show how the error is spread.
+ * @example trajectoryRmses(f64([0, 0, 3, 4], [1, 2, 2]), f64([0, 0, 0, 0], [1, 2, 2])) // [0, 5/√2]
+ * @throws RangeError as `rmse`
+ */
+export const trajectoryRmses = (a: F64Tensor, b: F64Tensor, from = 0, to = a.shape[0] ?? 0): Float64Array => {
+  rmse(a, b, from, to);
+  const B = a.shape[1] as number, D = a.shape[2] as number;
+  const out = new Float64Array(B);
+  for (let k = from; k < to; k++)
+    for (let i = 0; i < B * D; i++) {
+      const e = (a.data[k * B * D + i] as number) - (b.data[k * B * D + i] as number);
+      const j = Math.floor(i / D);
+      out[j] = (out[j] as number) + e * e;
+    }
+  return out.map((s) => Math.sqrt(s / ((to - from) * D)));
+};
+
+/** How per-trajectory RMSEs are spread. */
+export interface Spread {
+  readonly median: number;
+  readonly p90: number;
+  readonly max: number;
+}
+
+/**
+ * Median, 90th percentile (nearest rank) and maximum of a non-empty list.
+ * @example spread(Float64Array.of(1, 2, 3, 4, 100)) // { median: 3, p90: 100, max: 100 }
+ * @throws RangeError when the list is empty
+ */
+export const spread = (xs: Float64Array): Spread => {
+  if (xs.length === 0) throw new RangeError('spread: needs at least one value');
+  const s = Float64Array.from(xs).sort();
+  const at = (q: number): number => s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] as number;
+  return { median: at(0.5), p90: at(0.9), max: s[s.length - 1] as number };
+};
+
+/**
  * The latent ODE's prediction `[T, B, 2]` at every time of the grid for the trajectories `rows`,
  * from the posterior mean of z₀.
  * @example latentPredict(m, params, data.test, [0, 1], { method: dopri5, rtol: 1e-5, atol: 1e-6 }) // right([200, 2, 2])
@@ -79,18 +118,23 @@ export const rnnExtrapolate = (
 export interface Scores {
   readonly reconstruction: number;
   readonly extrapolation: number;
+  /** The extrapolation RMSE of each trajectory, in `rows` order. */
+  readonly perTrajectory: Float64Array;
 }
 
 /**
  * The latent ODE's RMSEs on the trajectories `rows` against the noise-free curves.
- * @example scoreLatent(m, params, data.test, rows, solver) // right({ reconstruction: 0.21, extrapolation: 0.35 })
+ * @example scoreLatent(m, params, data.test, rows, solver) // right({ reconstruction: 0.21, extrapolation: 0.35, perTrajectory: [B], prediction })
  */
 export const scoreLatent = (
   m: LatentOde, params: ParamValues, set: SpiralSet, rows: readonly number[], solver: SolverSettings,
 ): E.Either<string, Scores & { readonly prediction: F64Tensor }> =>
   E.map((p: F64Tensor) => {
     const truth = timeMajor(set, set.clean, rows, 0, set.times.length);
-    return { reconstruction: rmse(p, truth, 0, set.observeSteps), extrapolation: rmse(p, truth, set.observeSteps), prediction: p };
+    return {
+      reconstruction: rmse(p, truth, 0, set.observeSteps), extrapolation: rmse(p, truth, set.observeSteps),
+      perTrajectory: trajectoryRmses(p, truth, set.observeSteps), prediction: p,
+    };
   })(latentPredict(m, params, set, rows, solver));
 
 /**
@@ -103,7 +147,7 @@ export const scoreRnn = (
   E.map((p: F64Tensor) => {
     const M = set.times.length - set.observeSteps;
     const truth = timeMajor(set, set.clean, rows, set.observeSteps, M);
-    return { reconstruction: NaN, extrapolation: rmse(p, truth), prediction: p };
+    return { reconstruction: NaN, extrapolation: rmse(p, truth), perTrajectory: trajectoryRmses(p, truth), prediction: p };
   })(rnnExtrapolate(o, params, set, rows));
 
 /** A constant prediction at every extrapolation time, per trajectory: from its observed points. */

@@ -22,4 +22,6 @@ export {
 } from './latentModel.ts';
 export { initRnnParams, rnnStep, rnnTrainable, type RnnTrainable } from './rnnModel.ts';
 export { trainLatent, trainRnn, type FitOptions, type FitResult } from './train.ts';
-export { lastValueBaselineRmse, latentPredict, meanBaselineRmse, rmse, rnnExtrapolate, scoreLatent, scoreRnn, type Scores } from './evaluate.ts';
+export {
+  lastValueBaselineRmse, latentPredict, meanBaselineRmse, rmse, rnnExtrapolate, scoreLatent, scoreRnn, spread, trajectoryRmses, type Scores, type Spread,
+} from './evaluate.ts';

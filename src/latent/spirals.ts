@@ -13,7 +13,10 @@
  * (time = angle), takes 100 consecutive grid points from a random start index in [100, 900),
  * picks the orientation by a fair coin, uses noise std 0.3 in its script (0.1 by default), and
  * for the clockwise set uses `r = b·50/θ'` around (−5, 0) with the counter-clockwise set around
- * (+5, 0); it neither subsamples nor splits.
+ * (+5, 0); it neither subsamples nor splits. That script is not the paper's code: it was
+ * contributed after the paper (torchdiffeq pull request #5), whose author notes that the paper
+ * gives neither the observation noise nor the true dynamics, so it cannot settle the paper's
+ * scale either; our radius range (0.3·θ, θ ≤ 6π) is its counter-clockwise curve's.
  *
  * What this module implements (all sizes are options; defaults in brackets):
  * - Time grid `t_k = k·Δ`, k = 0 … T−1, with T = `observeSteps` [100] + `extrapolateSteps`
