@@ -45,7 +45,11 @@ export interface WasmApi {
 export const wasmApi: WasmApi | undefined = (globalThis as { readonly WebAssembly?: WasmApi }).WebAssembly;
 const api = wasmApi;
 
-/** Whether this engine runs WebAssembly with 128-bit SIMD (Node 16.4 and later do). */
+/**
+ * Whether this engine runs WebAssembly with 128-bit SIMD (Node 16.4 and later do): validates a
+ * one-function module that uses `f64x2.splat`.
+ * @example wasmSimdAvailable // true on Node 20
+ */
 export const wasmSimdAvailable: boolean = (() => {
   try {
     // A module whose one function returns f64x2.splat(0): valid only with SIMD.

@@ -87,6 +87,9 @@ export const scalarBinary: { readonly [K in BinaryOp]: (a: Asm) => void } = {
   pow: (a) => call(a, fn.pow), maximum: (a) => a.emit(op.f64Max), minimum: (a) => a.emit(op.f64Min),
 };
 
-/** Whether every step of a fused loop has a two-lane form. */
+/**
+ * Whether every step of a fused loop has a two-lane form.
+ * @example vectorizable([{ kind: 'unary', op: 'tanh', a: { kind: 'leaf', index: 0 } }]) // true
+ */
 export const vectorizable = (steps: readonly MapStep[]): boolean =>
   steps.every((s) => (s.kind === 'unary' ? Object.hasOwn(vectorUnary, s.op) : Object.hasOwn(vectorBinary, s.op)));

@@ -18,7 +18,10 @@ export interface VMathEnv {
   readonly tanhFn: number;
 }
 
-/** Pushes the constant `c` in both lanes. */
+/**
+ * Pushes the constant `c` in both lanes (from a local hoisted to the function's start).
+ * @example splat(a, 0.5) // stack: [..., v128 [0.5, 0.5]]
+ */
 export const splat = (a: Asm, c: number): void => a.vconst(c);
 
 /** Pushes the 64-bit integer `n` in both lanes. */
