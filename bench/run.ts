@@ -4,6 +4,8 @@
  *
  *   npm run bench -- spiral [--json] [--iters 50] [--warmup 20] [--modes adjoint,backprop] [--dtypes float64,float32]
  *   npm run bench -- scale  [--json] [--iters 15] [--warmup 5] [--batches 1,16,256,4096] [--modes …] [--dtypes …] [--placements kernel,auto]
+ *   (spiral and scale take --runs N: N fresh runs per case, reporting the median of the runs on
+ *   the host's fast state; see `pickRun`)
  *   npm run bench -- derive [--reps 20]   (deriving the adjoint of tanh MLPs of depth 2–8)
  *   npm run bench -- memory            (bench/memory.ts: peak memory of one gradient per method)
  *
@@ -44,6 +46,7 @@ const { values, positionals } = parseArgs({
   options: {
     json: { type: 'boolean' }, iters: { type: 'string' }, warmup: { type: 'string' }, reps: { type: 'string' },
     modes: { type: 'string' }, dtypes: { type: 'string' }, regimes: { type: 'string' }, batches: { type: 'string' }, placements: { type: 'string' },
+    runs: { type: 'string' },
   },
 });
 const which = positionals[0] ?? 'spiral';
@@ -65,6 +68,22 @@ const runChild = (spec: CaseSpec): Record<string, unknown> => {
   }
   return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
 };
+
+/**
+ * Several runs of one case: the host of our machines alternates between a fast and a slow state
+ * (the `Math.tanh` calibration of each run shows which), so the case reported is the median, by
+ * iteration time, of the runs whose calibration is within 15% of the case's fastest calibration;
+ * `runs` and `fast_runs` say how many there were.
+ */
+const pickRun = (rs: readonly Record<string, unknown>[]): Record<string, unknown> => {
+  const ok = rs.filter((c) => typeof c['calibration_tanh_ns'] === 'number' && typeof c['iter_median_ms'] === 'number');
+  if (ok.length === 0) return rs[0] ?? {};
+  const best = Math.min(...ok.map((c) => c['calibration_tanh_ns'] as number));
+  const fast = ok.filter((c) => (c['calibration_tanh_ns'] as number) <= 1.15 * best)
+    .sort((a, b) => (a['iter_median_ms'] as number) - (b['iter_median_ms'] as number));
+  return { ...(fast[(fast.length - 1) >> 1] as Record<string, unknown>), runs: rs.length, fast_runs: fast.length };
+};
+const runsPerCase = Math.max(1, Math.floor(Number(values.runs ?? 1)) || 1);
 
 const describe = (c: Record<string, unknown>): string =>
   `  ${String(c['mode'])} ${String(c['dtype'])} ${String(c['backend'] ?? '')} ${String(c['regime'] ?? c['batch'])}: ` +
@@ -94,7 +113,8 @@ const cases = (bench: 'spiral' | 'scale', points: readonly (Partial<CaseSpec>)[]
     for (const placement of mode === 'adjoint' ? forDtype : [undefined]) {
       const spec: CaseSpec = { bench, mode, dtype, iters, warmup, ...point, ...(placement === undefined ? {} : { placement }) };
       log(`${bench}: ${mode} ${dtype}${placement === undefined ? '' : ` (${placement})`} ${point.regime ?? point.batch}…`);
-      const c = runChild(spec);
+      const rs = Array.from({ length: runsPerCase }, () => runChild(spec));
+      const c = runsPerCase === 1 ? (rs[0] as Record<string, unknown>) : pickRun(rs);
       log(describe(c));
       out.push(c);
     }
