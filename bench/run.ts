@@ -5,7 +5,7 @@
  *   npm run bench -- spiral [--json] [--iters 50] [--warmup 20] [--modes adjoint,backprop] [--dtypes float64,float32]
  *   npm run bench -- scale  [--json] [--iters 15] [--warmup 5] [--batches 1,16,256,4096] [--modes …] [--dtypes …] [--placements kernel,auto]
  *   (spiral and scale take --runs N: N fresh runs per case, reporting the median of the runs on
- *   the host's fast state; see `pickRun`)
+ *   the host's fast state; see `pickRuns`)
  *   npm run bench -- derive [--reps 20]   (deriving the adjoint of tanh MLPs of depth 2–8)
  *   npm run bench -- memory            (bench/memory.ts: peak memory of one gradient per method)
  *
@@ -70,18 +70,25 @@ const runChild = (spec: CaseSpec): Record<string, unknown> => {
 };
 
 /**
- * Several runs of one case: the host of our machines alternates between a fast and a slow state
- * (the `Math.tanh` calibration of each run shows which), so the case reported is the median, by
- * iteration time, of the runs whose calibration is within 15% of the case's fastest calibration;
- * `runs` and `fast_runs` say how many there were.
+ * Several runs of each case: the host of our machines alternates between a fast and a slow state
+ * (each run's `Math.tanh` calibration shows which), so each case reports the median, by iteration
+ * time, of its runs whose calibration is within 15% of the fastest calibration of the whole
+ * invocation; `runs` and `fast_runs` say how many there were. A case with no fast run reports the
+ * median of all its runs, with `fast_runs: 0`.
  */
-const pickRun = (rs: readonly Record<string, unknown>[]): Record<string, unknown> => {
-  const ok = rs.filter((c) => typeof c['calibration_tanh_ns'] === 'number' && typeof c['iter_median_ms'] === 'number');
-  if (ok.length === 0) return rs[0] ?? {};
-  const best = Math.min(...ok.map((c) => c['calibration_tanh_ns'] as number));
-  const fast = ok.filter((c) => (c['calibration_tanh_ns'] as number) <= 1.15 * best)
-    .sort((a, b) => (a['iter_median_ms'] as number) - (b['iter_median_ms'] as number));
-  return { ...(fast[(fast.length - 1) >> 1] as Record<string, unknown>), runs: rs.length, fast_runs: fast.length };
+const pickRuns = (all: readonly (readonly Record<string, unknown>[])[]): Record<string, unknown>[] => {
+  const cal = (c: Record<string, unknown>): number | undefined =>
+    typeof c['calibration_tanh_ns'] === 'number' && typeof c['iter_median_ms'] === 'number' ? c['calibration_tanh_ns'] as number : undefined;
+  const cals = all.flat().map(cal).filter((x): x is number => x !== undefined);
+  const limit = 1.15 * Math.min(...cals);
+  const byTime = (a: Record<string, unknown>, b: Record<string, unknown>): number => (a['iter_median_ms'] as number) - (b['iter_median_ms'] as number);
+  return all.map((rs) => {
+    const ok = rs.filter((c) => cal(c) !== undefined);
+    if (ok.length === 0) return rs[0] ?? {};
+    const fast = ok.filter((c) => (cal(c) as number) <= limit).sort(byTime);
+    const from = fast.length > 0 ? fast : ok.slice().sort(byTime);
+    return { ...(from[(from.length - 1) >> 1] as Record<string, unknown>), runs: rs.length, fast_runs: fast.length };
+  });
 };
 const runsPerCase = Math.max(1, Math.floor(Number(values.runs ?? 1)) || 1);
 
@@ -106,7 +113,7 @@ const withLossDiff = (rows: Record<string, unknown>[], direct: (c: Record<string
 const cases = (bench: 'spiral' | 'scale', points: readonly (Partial<CaseSpec>)[], iters: number, warmup: number): Record<string, unknown>[] => {
   const modes = list(values.modes, ['adjoint', 'backprop']) as CaseSpec['mode'][];
   const dtypes = list(values.dtypes, ['float64', 'float32']) as CaseSpec['dtype'][];
-  const out: Record<string, unknown>[] = [];
+  const out: Record<string, unknown>[][] = [];
   const placements = list(values.placements, bench === 'scale' ? ['kernel', 'auto'] : ['kernel']) as NonNullable<CaseSpec['placement']>[];
   for (const point of points) for (const dtype of dtypes) for (const mode of modes) {
     const forDtype = dtype === 'float64' || values.placements !== undefined ? placements : ['auto' as const];
@@ -114,12 +121,11 @@ const cases = (bench: 'spiral' | 'scale', points: readonly (Partial<CaseSpec>)[]
       const spec: CaseSpec = { bench, mode, dtype, iters, warmup, ...point, ...(placement === undefined ? {} : { placement }) };
       log(`${bench}: ${mode} ${dtype}${placement === undefined ? '' : ` (${placement})`} ${point.regime ?? point.batch}…`);
       const rs = Array.from({ length: runsPerCase }, () => runChild(spec));
-      const c = runsPerCase === 1 ? (rs[0] as Record<string, unknown>) : pickRun(rs);
-      log(describe(c));
-      out.push(c);
+      for (const c of rs) log(describe(c));
+      out.push(rs);
     }
   }
-  return out;
+  return runsPerCase === 1 ? out.map((rs) => rs[0] as Record<string, unknown>) : pickRuns(out);
 };
 
 const spiral = (): void => {
