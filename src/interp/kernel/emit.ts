@@ -10,6 +10,7 @@ import { sizeOf, stridesOf } from '../tensor.ts';
 import type { Loc } from './alloc.ts';
 import { ident, int, js, plus, type IdentPrefix, type Js } from './js.ts';
 import { inlineUnary } from './inlineMath.ts';
+import { levelsOf } from './levels.ts';
 import { binaryJs, mathPrologue, template, unaryJs } from './jsOps.ts';
 import type { AccumulateInstr, CopyInstr, Instr, MapInstr, MatmulInstr, ReduceInstr, Tape, ValueId } from './tape.ts';
 
@@ -39,17 +40,7 @@ interface Ctx {
  */
 const nest = (ctx: Ctx, dims: readonly number[], streams: readonly Stream[], body: (offs: readonly Js[]) => Js[]): Js[] => {
   if (dims.some((d) => d === 0)) return [];
-  const levels: { d: number; s: number[] }[] = [];
-  for (let a = 0; a < dims.length; a++) {
-    const d = dims[a] as number;
-    if (d === 1) continue;
-    const s = streams.map((st) => st.strides[a] as number);
-    const prev = levels[levels.length - 1];
-    if (prev !== undefined && prev.s.every((ps, k) => ps === (s[k] as number) * d)) {
-      prev.d *= d;
-      prev.s = s;
-    } else levels.push({ d, s });
-  }
+  const levels = levelsOf(dims, streams.map((st) => st.strides));
   const head: Js[][] = [];
   let cur = streams.map((st) => st.base);
   for (const [lv, { d, s }] of levels.entries()) {

@@ -8,7 +8,8 @@ import { sizeOf } from '../../tensor.ts';
 import type { Loc } from '../alloc.ts';
 import type { Tape } from '../tape.ts';
 import { module } from './encode.ts';
-import { emitWasm, wasmImports, type Layout } from './emitWasm.ts';
+import { emitWasm, type Layout } from './emitWasm.ts';
+import { wasmImports } from './ops.ts';
 
 /** The largest memory a kernel takes, in bytes (wasm32 allows 4 GiB; engines may refuse more than 2). */
 export const maxWasmBytes = 2 ** 31;

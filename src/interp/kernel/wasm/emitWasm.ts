@@ -13,12 +13,11 @@ import type { Loc } from '../alloc.ts';
 import type { AccumulateInstr, CopyInstr, Instr, MapInstr, MapStep, ReduceInstr, Tape, ValueId } from '../tape.ts';
 import { asm, op, simd, type Asm } from './asm.ts';
 import type { FuncDef } from './encode.ts';
-import { levelsOf, ptr, walk, type Addr } from './loops.ts';
+import { levelsOf } from '../levels.ts';
+import { ptr, walk, type Addr } from './loops.ts';
 import { emitMatmul } from './matmul.ts';
 import { fn, scalarBinary, scalarUnary, vectorBinary, vectorizable, vectorUnary, wasmImports } from './ops.ts';
 import { splat, type VMathEnv } from './vmath.ts';
-
-export { wasmImports } from './ops.ts';
 
 /** Where each region of the memory starts, in float64 elements. */
 export interface Layout {

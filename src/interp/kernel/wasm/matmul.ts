@@ -7,7 +7,8 @@
  */
 import type { MatmulInstr, ValueId } from '../tape.ts';
 import { op, simd, type Asm, type Step } from './asm.ts';
-import { levelsOf, ptr, walk, type Addr } from './loops.ts';
+import { levelsOf } from '../levels.ts';
+import { ptr, walk, type Addr } from './loops.ts';
 import { splat } from './vmath.ts';
 
 /** What the matmul emitter needs from its context. */
